@@ -1,0 +1,2 @@
+/** @dauth/as: under construction; see docs/reference/wire.md. */
+export const packageName = '@dauth/as'

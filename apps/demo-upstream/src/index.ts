@@ -1,0 +1,2 @@
+/** @dauth/demo-upstream: under construction; see docs/reference/wire.md. */
+export const packageName = '@dauth/demo-upstream'

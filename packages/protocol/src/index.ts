@@ -1,0 +1,1 @@
+export { base64url } from './encoding/base64url.ts'
