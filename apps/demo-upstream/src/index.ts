@@ -1,2 +1,2 @@
-/** @dauth/demo-upstream: under construction; see docs/reference/wire.md. */
-export const packageName = '@dauth/demo-upstream'
+export { startDemoUpstream } from './server.ts'
+export type { DemoRequestRecord, DemoUpstream, DemoUpstreamOptions } from './server.ts'

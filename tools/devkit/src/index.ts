@@ -1,0 +1,11 @@
+export { issueDevCertificates } from './devCa.ts'
+export type { DevCertificates } from './devCa.ts'
+export {
+  devStatePaths,
+  ENCLAVE_CLIENT_ID,
+  EXAMPLE_MCP_CLIENT_ID,
+  ensureDevState,
+} from './devState.ts'
+export type { DevStateOptions, DevStatePaths } from './devState.ts'
+export { freePort, REPO_ROOT, startStack } from './stack.ts'
+export type { ServiceName, Stack, StackOptions } from './stack.ts'
