@@ -1,0 +1,110 @@
+import { join, resolve } from 'node:path'
+
+/**
+ * Launcher configuration. {@link enclaveConfigFromEnv} reads the wire.md env vars; tests
+ * build the object directly.
+ */
+export interface EnclaveConfig {
+  /** state folder; the enclave keeps its private files in `<stateDir>/enclave/` */
+  stateDir: string
+  /** AS issuer identifier (`DAUTH_ISSUER`) */
+  issuer: string
+  /** listen address; loopback only by default */
+  host?: string
+  /** listen port (`DAUTH_ENCLAVE_PORT`, 4200); 0 picks a free port */
+  port?: number
+  /** enclave base URL = `aud` of dispatch tokens and base of the DPoP `htu`; default `http://127.0.0.1:<port>` */
+  enclaveUrl?: string
+  /** private ES256 JWK of the AS client `dauth-enclave` (`DAUTH_ENCLAVE_CLIENT_KEY_FILE`) */
+  clientKeyFile?: string
+  clientId?: string
+  /** `DAUTH_ENCLAVE_DEV_UPSTREAMS=1`: loopback upstreams and ports allowed */
+  devUpstreams?: boolean
+  /** `DAUTH_ENCLAVE_EXTRA_CA`: PEM file of a CA trusted in addition to the default roots */
+  extraCaFile?: string
+  /** `DAUTH_ENCLAVE_TEST_HOOKS=1`: builds a worker with crash / heap-snapshot / read-file hooks */
+  testHooks?: boolean
+  /** defaults 30 000 ms, 10 MiB, 1 MiB (ARCHITECTURE.md §6) */
+  upstreamTimeoutMs?: number
+  maxResponseBytes?: number
+  maxRequestBytes?: number
+  /** user the worker runs as when the launcher is root (default `nobody`) */
+  workerUser?: string
+}
+
+export interface ResolvedEnclaveConfig {
+  stateDir: string
+  enclaveDir: string
+  keyDir: string
+  issuer: string
+  host: string
+  port: number
+  enclaveUrl?: string
+  clientKeyFile: string
+  clientId: string
+  devUpstreams: boolean
+  extraCaFile?: string
+  testHooks: boolean
+  upstreamTimeoutMs: number
+  maxResponseBytes: number
+  maxRequestBytes: number
+  workerUser: string
+}
+
+export const DEFAULT_ISSUER = 'http://localhost:4000'
+export const DEFAULT_PORT = 4200
+
+export function resolveConfig(config: EnclaveConfig): ResolvedEnclaveConfig {
+  const stateDir = resolve(config.stateDir)
+  const enclaveDir = join(stateDir, 'enclave')
+  return {
+    stateDir,
+    enclaveDir,
+    keyDir: join(enclaveDir, 'keys'),
+    issuer: config.issuer,
+    host: config.host ?? '127.0.0.1',
+    port: config.port ?? DEFAULT_PORT,
+    ...(config.enclaveUrl !== undefined
+      ? { enclaveUrl: config.enclaveUrl.replace(/\/$/, '') }
+      : {}),
+    clientKeyFile: config.clientKeyFile ?? join(stateDir, 'clients', 'enclave.jwk.json'),
+    clientId: config.clientId ?? 'dauth-enclave',
+    devUpstreams: config.devUpstreams ?? false,
+    ...(config.extraCaFile !== undefined ? { extraCaFile: config.extraCaFile } : {}),
+    testHooks: config.testHooks ?? false,
+    upstreamTimeoutMs: config.upstreamTimeoutMs ?? 30_000,
+    maxResponseBytes: config.maxResponseBytes ?? 10 * 1024 * 1024,
+    maxRequestBytes: config.maxRequestBytes ?? 1024 * 1024,
+    workerUser: config.workerUser ?? 'nobody',
+  }
+}
+
+function positiveInt(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error('expected a non-negative integer in an enclave env var')
+  return n
+}
+
+/** Config from the environment (wire.md "Environment and state folder"). */
+export function enclaveConfigFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  repoRoot = resolve(import.meta.dirname, '../../..'),
+): EnclaveConfig {
+  const config: EnclaveConfig = {
+    stateDir: env.DAUTH_STATE_DIR || join(repoRoot, '.dauth'),
+    issuer: env.DAUTH_ISSUER || DEFAULT_ISSUER,
+    port: positiveInt(env.DAUTH_ENCLAVE_PORT) ?? DEFAULT_PORT,
+    devUpstreams: env.DAUTH_ENCLAVE_DEV_UPSTREAMS === '1',
+    testHooks: env.DAUTH_ENCLAVE_TEST_HOOKS === '1',
+  }
+  if (env.DAUTH_ENCLAVE_URL) config.enclaveUrl = env.DAUTH_ENCLAVE_URL
+  if (env.DAUTH_ENCLAVE_CLIENT_KEY_FILE) config.clientKeyFile = env.DAUTH_ENCLAVE_CLIENT_KEY_FILE
+  if (env.DAUTH_ENCLAVE_EXTRA_CA) config.extraCaFile = env.DAUTH_ENCLAVE_EXTRA_CA
+  const timeout = positiveInt(env.DAUTH_ENCLAVE_UPSTREAM_TIMEOUT_MS)
+  if (timeout !== undefined) config.upstreamTimeoutMs = timeout
+  const maxResponse = positiveInt(env.DAUTH_ENCLAVE_MAX_RESPONSE_BYTES)
+  if (maxResponse !== undefined) config.maxResponseBytes = maxResponse
+  return config
+}

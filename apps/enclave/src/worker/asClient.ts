@@ -1,0 +1,244 @@
+import { randomUUID } from 'node:crypto'
+import { SignJWT, importJWK } from 'jose'
+import type { JWK } from 'jose'
+import { createDpopProof, parseCredentialEnvelope } from '@dauth/protocol'
+import type { CredentialEnvelope, DpopKeyPair } from '@dauth/protocol'
+
+/**
+ * The worker as client `dauth-enclave` of the AS (wire.md "Connection vault"):
+ * RFC 8414 discovery, client_credentials with private_key_jwt (RFC 7523, `aud` = issuer),
+ * resource `<issuer>/enclave`, scope `envelopes:read`, DPoP-bound with the worker's own key
+ * (RFC 9449, `use_dpop_nonce` retried once), token cached until shortly before expiry.
+ */
+export interface AuthorizationServerMetadata {
+  issuer: string
+  jwks_uri: string
+  token_endpoint: string
+}
+
+export interface EnvelopeRecord {
+  handle: string
+  connection_id: string
+  owner: { iss: string; sub: string }
+  upload_nonce: string
+  envelope: CredentialEnvelope
+}
+
+export class AsUnavailableError extends Error {
+  readonly code = 'ERR_AS_UNAVAILABLE'
+  readonly reason: string
+  constructor(reason: string) {
+    super('authorization server unavailable')
+    this.name = 'AsUnavailableError'
+    this.reason = reason
+  }
+}
+
+export interface AsClientOptions {
+  issuer: string
+  clientId: string
+  clientJwk: JsonWebKey
+  dpopKey: DpopKeyPair
+  fetch?: typeof fetch
+  now?: () => number
+  metadataTtlSeconds?: number
+}
+
+const METADATA_PATH = '/.well-known/oauth-authorization-server'
+
+function isString(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0
+}
+
+export class AuthorizationServerClient {
+  readonly #opts: AsClientOptions
+  readonly #fetch: typeof fetch
+  readonly #now: () => number
+  #metadata: { value: AuthorizationServerMetadata; expires: number } | undefined
+  #metadataPending: Promise<AuthorizationServerMetadata> | undefined
+  #token: { value: string; expires: number } | undefined
+  #tokenPending: Promise<string> | undefined
+  readonly #nonces = new Map<string, string>()
+
+  constructor(opts: AsClientOptions) {
+    this.#opts = opts
+    this.#fetch = opts.fetch ?? fetch
+    this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000))
+  }
+
+  /** Discovery document (cached; single flight). */
+  async metadata(): Promise<AuthorizationServerMetadata> {
+    const cached = this.#metadata
+    if (cached && cached.expires > this.#now()) return cached.value
+    this.#metadataPending ??= this.#loadMetadata().finally(() => {
+      this.#metadataPending = undefined
+    })
+    return this.#metadataPending
+  }
+
+  async #loadMetadata(): Promise<AuthorizationServerMetadata> {
+    const issuer = this.#opts.issuer
+    let res: Response
+    try {
+      res = await this.#fetch(`${issuer.replace(/\/$/, '')}${METADATA_PATH}`, { redirect: 'error' })
+    } catch {
+      throw new AsUnavailableError('metadata_fetch')
+    }
+    if (res.status !== 200) throw new AsUnavailableError('metadata_status')
+    const doc = (await res.json().catch(() => undefined)) as
+      | Partial<AuthorizationServerMetadata>
+      | undefined
+    if (!doc || doc.issuer !== issuer || !isString(doc.jwks_uri) || !isString(doc.token_endpoint)) {
+      throw new AsUnavailableError('metadata_shape')
+    }
+    const value = { issuer, jwks_uri: doc.jwks_uri, token_endpoint: doc.token_endpoint }
+    this.#metadata = { value, expires: this.#now() + (this.#opts.metadataTtlSeconds ?? 600) }
+    return value
+  }
+
+  async #clientAssertion(): Promise<string> {
+    const jwk = this.#opts.clientJwk as JsonWebKey & { kid?: unknown }
+    const key = await importJWK(jwk as JWK, 'ES256')
+    const header: { alg: string; typ: string; kid?: string } = { alg: 'ES256', typ: 'JWT' }
+    if (typeof jwk.kid === 'string') header.kid = jwk.kid
+    const now = this.#now()
+    return new SignJWT({})
+      .setProtectedHeader(header)
+      .setIssuer(this.#opts.clientId)
+      .setSubject(this.#opts.clientId)
+      .setAudience(this.#opts.issuer)
+      .setJti(randomUUID())
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .sign(key)
+  }
+
+  async #dpopFetch(
+    url: string,
+    init: { method: string; headers: Record<string, string>; body?: string },
+    accessToken?: string,
+  ): Promise<Response> {
+    const origin = new URL(url).origin
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const nonce = this.#nonces.get(origin)
+      const proof = await createDpopProof(this.#opts.dpopKey, {
+        htm: init.method,
+        htu: url,
+        ...(accessToken !== undefined ? { accessToken } : {}),
+        ...(nonce !== undefined ? { nonce } : {}),
+      })
+      let res: Response
+      try {
+        res = await this.#fetch(url, {
+          ...init,
+          headers: { ...init.headers, dpop: proof },
+          redirect: 'error',
+        })
+      } catch {
+        throw new AsUnavailableError('fetch')
+      }
+      const newNonce = res.headers.get('dpop-nonce')
+      if (newNonce) this.#nonces.set(origin, newNonce)
+      if ((res.status === 400 || res.status === 401) && newNonce && attempt === 0) {
+        const www = res.headers.get('www-authenticate') ?? ''
+        const body =
+          res.status === 400
+            ? ((await res
+                .clone()
+                .json()
+                .catch(() => ({}))) as { error?: unknown })
+            : {}
+        if (body.error === 'use_dpop_nonce' || www.includes('use_dpop_nonce')) continue
+      }
+      return res
+    }
+    throw new AsUnavailableError('nonce_loop')
+  }
+
+  /** A DPoP-bound access token for `<issuer>/enclave` (cached until 30 s before expiry). */
+  async accessToken(): Promise<string> {
+    const cached = this.#token
+    if (cached && cached.expires > this.#now()) return cached.value
+    this.#tokenPending ??= this.#requestToken().finally(() => {
+      this.#tokenPending = undefined
+    })
+    return this.#tokenPending
+  }
+
+  async #requestToken(): Promise<string> {
+    const { token_endpoint } = await this.metadata()
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      resource: `${this.#opts.issuer.replace(/\/$/, '')}/enclave`,
+      scope: 'envelopes:read',
+      client_id: this.#opts.clientId,
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    })
+    const res = await this.#dpopFetch(token_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: `${form.toString()}&client_assertion=${await this.#clientAssertion()}`,
+    })
+    if (res.status !== 200) throw new AsUnavailableError(`token_status_${res.status}`)
+    const body = (await res.json().catch(() => undefined)) as
+      | { access_token?: unknown; token_type?: unknown; expires_in?: unknown }
+      | undefined
+    if (
+      !body ||
+      !isString(body.access_token) ||
+      typeof body.token_type !== 'string' ||
+      body.token_type.toLowerCase() !== 'dpop'
+    ) {
+      throw new AsUnavailableError('token_shape')
+    }
+    const ttl = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60
+    this.#token = { value: body.access_token, expires: this.#now() + Math.max(1, ttl - 30) }
+    return body.access_token
+  }
+
+  /** The stored record for a handle, or undefined when the AS does not have it (404). */
+  async fetchEnvelopeRecord(handle: string): Promise<EnvelopeRecord | undefined> {
+    const url = `${this.#opts.issuer.replace(/\/$/, '')}/enclave/envelopes/${encodeURIComponent(handle)}`
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const token = await this.accessToken()
+      const res = await this.#dpopFetch(
+        url,
+        { method: 'GET', headers: { authorization: `DPoP ${token}`, accept: 'application/json' } },
+        token,
+      )
+      if (res.status === 404) return undefined
+      if (res.status === 401 && attempt === 0) {
+        this.#token = undefined
+        continue
+      }
+      if (res.status !== 200) throw new AsUnavailableError(`envelope_status_${res.status}`)
+      const body: unknown = await res.json().catch(() => undefined)
+      return parseEnvelopeRecord(body)
+    }
+    throw new AsUnavailableError('envelope_auth')
+  }
+}
+
+/** Strict shape of the AS record; a malformed record is treated like an unknown handle. */
+export function parseEnvelopeRecord(value: unknown): EnvelopeRecord | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  const v = value as Record<string, unknown>
+  const owner = v.owner as Record<string, unknown> | undefined
+  if (!isString(v.handle) || !isString(v.connection_id) || !isString(v.upload_nonce))
+    return undefined
+  if (typeof owner !== 'object' || owner === null || !isString(owner.iss) || !isString(owner.sub))
+    return undefined
+  let envelope: CredentialEnvelope
+  try {
+    envelope = parseCredentialEnvelope(v.envelope)
+  } catch {
+    return undefined
+  }
+  return {
+    handle: v.handle,
+    connection_id: v.connection_id,
+    owner: { iss: owner.iss, sub: owner.sub },
+    upload_nonce: v.upload_nonce,
+    envelope,
+  }
+}

@@ -1,0 +1,194 @@
+import { generateDpopKeyPair, type DpopKeyPair } from '@dauth/protocol'
+import {
+  discoverAuthorizationServerMetadata,
+  type AuthorizationServerMetadata,
+} from '../discovery/authorizationServer.ts'
+import { DpopNonceCache } from '../dpop/nonces.ts'
+import { ConfigurationError, DiscoveryError } from '../errors.ts'
+import { unionScopes, type Clock, type FetchLike } from '../internal/http.ts'
+import type { TokenSet } from '../oauth/tokenRequest.ts'
+import type { StoredTokens, TokenStore, TokenStoreKey } from '../tokens/store.ts'
+import type { AccessToken, DiscoveredAuthorization } from './types.ts'
+
+export interface SessionConfig {
+  readonly issuer: string | undefined
+  readonly tokenEndpoint: string | undefined
+  readonly resource: string | undefined
+  readonly scopes: readonly string[]
+  readonly dpop: DpopKeyPair | true | undefined
+  readonly fetch: FetchLike
+  readonly now: Clock
+  readonly expirySkewSeconds: number
+  readonly tokenStore: TokenStore | undefined
+}
+
+/**
+ * State shared by the OAuth flows: where the AS is, what resource and scopes tokens are for,
+ * the DPoP key and nonces, and the current token set (cached until near expiry).
+ * Internal: the public surface is the `ClientAuth` the flows return.
+ */
+export class OAuthSession {
+  issuer: string | undefined
+  resource: string | undefined
+  scopes: string[]
+  metadata: AuthorizationServerMetadata | undefined
+  readonly nonces = new DpopNonceCache()
+  readonly config: SessionConfig
+  #tokenEndpoint: string | undefined
+  #key: Promise<DpopKeyPair> | undefined
+  #tokens: TokenSet | undefined
+  #loaded = false
+  #inflight: Promise<TokenSet> | undefined
+
+  constructor(config: SessionConfig) {
+    this.config = config
+    this.issuer = config.issuer
+    this.resource = config.resource
+    this.scopes = [...config.scopes]
+    this.#tokenEndpoint = config.tokenEndpoint
+    if (config.dpop !== undefined && config.dpop !== true) this.#key = Promise.resolve(config.dpop)
+  }
+
+  needsDiscovery(): boolean {
+    return (
+      (this.issuer === undefined && this.#tokenEndpoint === undefined) ||
+      this.resource === undefined
+    )
+  }
+
+  async applyDiscovery(discovered: DiscoveredAuthorization): Promise<void> {
+    if (this.issuer !== undefined) {
+      // Credentials go only to the AS they were configured for.
+      if (!discovered.authorizationServers.includes(this.issuer)) {
+        throw new ConfigurationError(
+          `The resource does not list the configured issuer ${this.issuer} in authorization_servers`,
+        )
+      }
+    } else {
+      const first = discovered.authorizationServers[0]
+      if (first === undefined) {
+        throw new DiscoveryError('Protected resource metadata lists no authorization_servers', [])
+      }
+      this.issuer = first
+    }
+    this.resource ??= discovered.resource
+    if (this.scopes.length === 0) this.scopes = [...discovered.scopes]
+    if (this.#tokenEndpoint === undefined) this.metadata = await discovered.metadataFor(this.issuer)
+  }
+
+  /** AS metadata, discovered once when an issuer is known. */
+  async getMetadata(): Promise<AuthorizationServerMetadata | undefined> {
+    if (this.metadata === undefined && this.issuer !== undefined) {
+      this.metadata = await discoverAuthorizationServerMetadata(this.issuer, {
+        fetch: this.config.fetch,
+      })
+    }
+    return this.metadata
+  }
+
+  async tokenEndpoint(): Promise<{ url: string; audience: string }> {
+    if (this.#tokenEndpoint !== undefined) {
+      return { url: this.#tokenEndpoint, audience: this.issuer ?? this.#tokenEndpoint }
+    }
+    const metadata = await this.getMetadata()
+    if (metadata === undefined || this.issuer === undefined) {
+      throw new ConfigurationError('Neither issuer nor tokenEndpoint is known')
+    }
+    if (typeof metadata.token_endpoint !== 'string') {
+      throw new DiscoveryError(`Authorization server ${this.issuer} has no token_endpoint`, [])
+    }
+    this.#tokenEndpoint = metadata.token_endpoint
+    return { url: metadata.token_endpoint, audience: this.issuer }
+  }
+
+  getDpopKey(): Promise<DpopKeyPair> | undefined {
+    if (this.config.dpop === undefined) return undefined
+    return (this.#key ??= generateDpopKeyPair('ES256'))
+  }
+
+  #storeKey(): TokenStoreKey | undefined {
+    if (this.issuer === undefined || this.resource === undefined) return undefined
+    return { issuer: this.issuer, resource: this.resource }
+  }
+
+  /** The current token set (loaded from the store once), valid or not. */
+  async tokens(): Promise<TokenSet | undefined> {
+    if (!this.#loaded && this.config.tokenStore !== undefined) {
+      const key = this.#storeKey()
+      if (key !== undefined) {
+        this.#loaded = true
+        const stored = await this.config.tokenStore.get(key)
+        const jkt = (await this.getDpopKey())?.jkt
+        // A token bound to another DPoP key is useless to this key (RFC 9449 §6).
+        if (stored !== undefined && stored.dpopJkt === jkt && this.#tokens === undefined) {
+          this.#tokens = {
+            accessToken: stored.accessToken,
+            tokenType: stored.tokenType,
+            expiresAt: stored.expiresAt,
+            refreshToken: stored.refreshToken,
+            scope: stored.scope,
+          }
+          if (stored.scope !== undefined)
+            this.scopes = unionScopes(this.scopes, stored.scope.split(' '))
+        }
+      }
+    }
+    return this.#tokens
+  }
+
+  /** The access token when it is not within `expirySkewSeconds` of expiry. */
+  async validAccessToken(): Promise<AccessToken | undefined> {
+    const tokens = await this.tokens()
+    if (tokens === undefined || tokens.accessToken === '') return undefined
+    if (
+      tokens.expiresAt !== undefined &&
+      this.config.now() >= tokens.expiresAt - this.config.expirySkewSeconds
+    ) {
+      return undefined
+    }
+    return { value: tokens.accessToken, type: tokens.tokenType }
+  }
+
+  async save(tokens: TokenSet): Promise<void> {
+    const previous = this.#tokens
+    // RFC 6749 §6: the AS may omit a new refresh token; the old one stays valid then.
+    this.#tokens = { ...tokens, refreshToken: tokens.refreshToken ?? previous?.refreshToken }
+    const key = this.#storeKey()
+    if (this.config.tokenStore !== undefined && key !== undefined) {
+      const jkt = (await this.getDpopKey())?.jkt
+      const stored: StoredTokens = {
+        accessToken: this.#tokens.accessToken,
+        tokenType: this.#tokens.tokenType,
+        ...(this.#tokens.expiresAt !== undefined ? { expiresAt: this.#tokens.expiresAt } : {}),
+        ...(this.#tokens.refreshToken !== undefined
+          ? { refreshToken: this.#tokens.refreshToken }
+          : {}),
+        ...(this.scopes.length > 0 ? { scope: this.scopes.join(' ') } : {}),
+        ...(jkt !== undefined ? { dpopJkt: jkt } : {}),
+      }
+      await this.config.tokenStore.set(key, stored)
+    }
+  }
+
+  /** Forgets the access token, keeping a refresh token. */
+  dropAccessToken(): void {
+    if (this.#tokens !== undefined)
+      this.#tokens = { ...this.#tokens, accessToken: '', expiresAt: 0 }
+  }
+
+  /** Forgets everything (refresh token included). */
+  async clear(): Promise<void> {
+    this.#tokens = undefined
+    const key = this.#storeKey()
+    if (this.config.tokenStore !== undefined && key !== undefined)
+      await this.config.tokenStore.delete(key)
+  }
+
+  /** Runs `obtain` once at a time: concurrent callers share one token request. */
+  singleFlight(obtain: () => Promise<TokenSet>): Promise<TokenSet> {
+    this.#inflight ??= obtain().finally(() => {
+      this.#inflight = undefined
+    })
+    return this.#inflight
+  }
+}
