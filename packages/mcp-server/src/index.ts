@@ -1,2 +1,90 @@
-/** @dauth/mcp-server: under construction; see docs/reference/wire.md. */
-export const packageName = '@dauth/mcp-server'
+/**
+ * `@dauth/mcp-server` — MCP server SDK: OAuth 2.1 resource server (RFC 9068 JWT access
+ * tokens, DPoP RFC 9449), per-tool scopes, protected resource metadata (RFC 9728), and
+ * dispatch through the enclave with opaque connection handles.
+ *
+ * @example
+ * ```ts
+ * import { MCPServer, tool, getContext } from '@dauth/mcp-server'
+ * const server = new MCPServer('github-tools', { resourceUrl: 'http://localhost:4100/mcp' })
+ * server.collect(tool({ description: 'Who am I', requiredScopes: ['read'] }, async function whoami() {
+ *   return (await getContext().dispatch('github', { method: 'GET', path: '/user' })).body
+ * }))
+ * await server.serve({ port: 4100 })
+ * ```
+ *
+ * @module
+ */
+export {
+  type AuthFailure,
+  type AuthorizeOptions,
+  type AuthorizeResult,
+  authorizeRequest,
+  type DpopPolicy,
+  scopesOf,
+} from './authorization/authorize.ts'
+export {
+  authFailureResponse,
+  type ChallengeContext,
+  type HttpAnswer,
+} from './authorization/challenge.ts'
+export {
+  type AuthorizationServerMetadata,
+  discoverAuthorizationServer,
+  getAuthorizationServerMetadataUrl,
+} from './authorization/discovery.ts'
+export {
+  type AuthorizationProvider,
+  DEFAULT_TOKEN_ALGORITHMS,
+  JWTValidator,
+  type JWTValidatorOptions,
+  MultiIssuerValidator,
+  type TokenFailureReason,
+  type TokenVerification,
+  type VerifiedClaims,
+} from './authorization/jwt.ts'
+export {
+  type DpopNonceSource,
+  HmacDpopNonceSource,
+  type HmacDpopNonceOptions,
+} from './authorization/nonce.ts'
+export type { HeadersLike, RequestLike } from './authorization/request.ts'
+export { type AuthContext, getContext, type ToolContext } from './context.ts'
+export {
+  DispatchClient,
+  type DispatchOptions,
+  type DispatchRequest,
+  type DispatchResponse,
+  type DispatchSubject,
+} from './dispatch/client.ts'
+export {
+  DispatchError,
+  type DispatchErrorCode,
+  MCPServerError,
+  type MCPServerErrorCode,
+} from './errors.ts'
+export {
+  buildProtectedResourceMetadata,
+  getProtectedResourceMetadataUrl,
+  PROTECTED_RESOURCE_METADATA_PATH,
+  type ProtectedResourceMetadata,
+} from './metadata/prm.ts'
+export {
+  type AuthorizationOptions,
+  MCPServer,
+  type MCPServerOptions,
+  type RunningServer,
+  type ServeOptions,
+  type SessionOptions,
+} from './server.ts'
+export type { TransportSecurityOptions } from './transport/security.ts'
+export {
+  insufficientScopeText,
+  type ToolArgs,
+  type ToolDefinition,
+  type ToolExtra,
+  type ToolHandler,
+  type ToolOptions,
+  type ToolReturn,
+  tool,
+} from './tools/tool.ts'

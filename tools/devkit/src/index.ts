@@ -9,3 +9,5 @@ export {
 export type { DevStateOptions, DevStatePaths } from './devState.ts'
 export { freePort, REPO_ROOT, startStack } from './stack.ts'
 export type { ServiceName, Stack, StackOptions } from './stack.ts'
+export { runDemoFlow } from './demoFlow.ts'
+export type { DemoFlowOptions, DemoFlowResult } from './demoFlow.ts'

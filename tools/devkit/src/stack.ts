@@ -3,6 +3,7 @@
 // `pnpm dev` (fixed ports, `.dauth/`) and by the end-to-end tests (free ports, a temp folder).
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
+import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { type DevStatePaths, ensureDevState } from './devState.ts'
 
@@ -122,7 +123,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     launch('upstream', 'demo-upstream')
     launch('as', 'as')
     await Promise.all([
-      waitReady('upstream', `${upstreamUrl}/healthz`, processes.upstream, timeout, paths.caPem),
+      waitReady(
+        'upstream',
+        `${upstreamUrl}/healthz`,
+        processes.upstream,
+        timeout,
+        await readFile(paths.caPem, 'utf8'),
+      ),
       waitReady('as', `${issuer}/.well-known/oauth-authorization-server`, processes.as, timeout),
     ])
     launch('enclave', 'enclave')

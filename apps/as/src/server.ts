@@ -1,0 +1,290 @@
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify'
+import formbody from '@fastify/formbody'
+import type Provider from 'oidc-provider'
+import { RedisReplayStore, type ReplayStore } from '@dauth/protocol'
+import { Redis } from 'ioredis'
+import { assertIssuer, isLoopbackIssuer, type AuthorizationServerConfig } from './config.ts'
+import { sendError, HttpError } from './errors.ts'
+import { loadSecret, loadSigningKeys, type SigningKeys } from './keys.ts'
+import { createProvider, OAUTH_PREFIX } from './provider.ts'
+import { loadClientsFile } from './registry/clients.ts'
+import { loadResourcesFile, ResourceRegistry } from './registry/resources.ts'
+import { registerConnectionRoutes } from './routes/connections.ts'
+import { registerEnclaveRoutes } from './routes/enclave.ts'
+import { registerInteractionRoutes } from './routes/interaction.ts'
+import { SqliteStorage } from './storage/sqlite.ts'
+import type { Storage } from './storage/types.ts'
+import { seedDevAccount } from './accounts/passwords.ts'
+import { LoginRateLimiter } from './accounts/rateLimit.ts'
+import { pinToIssuer } from './routes/pin.ts'
+
+/** A running authorization server. */
+export interface RunningAuthorizationServer {
+  /** The issuer identifier (also the base URL). */
+  url: string
+  /** The TCP port actually bound (differs from the issuer's when behind a proxy, or in tests). */
+  port: number
+  close(): Promise<void>
+}
+
+interface Runtime {
+  issuer: string
+  provider: Provider
+  callback: (req: IncomingMessage, res: ServerResponse) => Promise<void>
+  storage: Storage
+  keys: SigningKeys
+  replay: ReplayStore
+  registry: ResourceRegistry
+  redis: Redis | undefined
+  csrfKey: Buffer
+}
+
+const BODY_LIMIT = 128 * 1024
+
+async function openStorage(config: AuthorizationServerConfig): Promise<Storage> {
+  if (config.databaseUrl) {
+    const { PostgresStorage } = await import('./storage/postgres.ts')
+    return PostgresStorage.connect(config.databaseUrl)
+  }
+  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 })
+  return new SqliteStorage(join(config.stateDir, 'as.sqlite'))
+}
+
+async function buildRuntime(
+  log: FastifyBaseLogger,
+  config: AuthorizationServerConfig,
+  issuer: string,
+  now: () => number,
+): Promise<Runtime> {
+  assertIssuer(issuer)
+  const storage = await openStorage(config)
+  try {
+    const keys = await loadSigningKeys(storage.meta)
+    const cookieKeys = [(await loadSecret(storage.meta, 'cookie_key')).toString('base64url')]
+    const dpopNonceSecret = await loadSecret(storage.meta, 'dpop_nonce_secret')
+    const redis = config.redisUrl
+      ? new Redis(config.redisUrl, {
+          // Fail closed and fast when Redis is away: a replay check never hangs.
+          maxRetriesPerRequest: 1,
+          commandTimeout: 2000,
+        })
+      : undefined
+    let redisDown = false
+    redis?.on('error', (error: Error) => {
+      if (!redisDown)
+        log.warn({ err: { name: error.name, message: error.message } }, 'redis unavailable')
+      redisDown = true
+    })
+    redis?.on('ready', () => {
+      redisDown = false
+    })
+    const replay: ReplayStore = redis
+      ? new RedisReplayStore(
+          { set: (...args: (string | number)[]) => redis.call('SET', ...args) },
+          { prefix: 'dauth:as:replay:' },
+        )
+      : storage.replay
+    const clients =
+      config.clients ??
+      (config.clientsFile && existsSync(config.clientsFile)
+        ? loadClientsFile(config.clientsFile)
+        : [])
+    const resources =
+      config.resources ??
+      (config.resourcesFile && existsSync(config.resourcesFile)
+        ? loadResourcesFile(config.resourcesFile)
+        : [])
+    const registry = new ResourceRegistry(issuer, resources)
+    if (config.dev) await seedDevAccount(storage.accounts)
+    const provider = createProvider({
+      issuer,
+      dev: config.dev === true,
+      enclaveUrl: config.enclaveUrl,
+      keys,
+      cookieKeys,
+      dpopNonceSecret,
+      clients,
+      registry,
+      oidcStore: storage.oidc,
+      connections: storage.connections,
+      accounts: storage.accounts,
+      replay,
+      now,
+    })
+    const csrfKey = await loadSecret(storage.meta, 'csrf_key')
+    return {
+      issuer,
+      provider,
+      callback: provider.callback(),
+      storage,
+      keys,
+      replay,
+      registry,
+      redis,
+      csrfKey,
+    }
+  } catch (error) {
+    await storage.close()
+    throw error
+  }
+}
+
+/**
+ * Starts the DAuth authorization server: oidc-provider (endpoints under `/oauth`) inside
+ * fastify with the connection vault and enclave routes.
+ *
+ * @example
+ * const as = await startAuthorizationServer({ port: 0, host: '127.0.0.1', stateDir, enclaveUrl })
+ * console.log(as.url) // http://127.0.0.1:43121
+ * await as.close()
+ */
+export async function startAuthorizationServer(
+  config: AuthorizationServerConfig,
+): Promise<RunningAuthorizationServer> {
+  const now = config.now ?? ((): number => Math.floor(Date.now() / 1000))
+  const loopback = config.issuer === undefined || isLoopbackIssuer(config.issuer)
+  const host =
+    config.host ??
+    (loopback
+      ? config.issuer
+        ? new URL(config.issuer).hostname.replace(/^\[|\]$/g, '')
+        : '127.0.0.1'
+      : '0.0.0.0')
+
+  const app: FastifyInstance = fastify({
+    logger:
+      config.logger === false
+        ? false
+        : {
+            level:
+              config.logger === true || config.logger === undefined ? 'info' : config.logger.level,
+            redact: ['req.headers.authorization', 'req.headers.dpop', 'req.headers.cookie'],
+            ...(config.logStream ? { stream: config.logStream } : {}),
+          },
+    bodyLimit: BODY_LIMIT,
+    trustProxy: false,
+  })
+  let runtime: Runtime | undefined
+  const maxFailures = config.loginMaxFailures ?? 5
+  const limiter = {
+    user: new LoginRateLimiter({ max: maxFailures, windowSeconds: 900, now }),
+    ip: new LoginRateLimiter({ max: maxFailures * 4, windowSeconds: 900, now }),
+  }
+  let boundPort = 0
+  const ready = (): Runtime => {
+    if (!runtime) throw new HttpError('service_unavailable', 'Starting')
+    return runtime
+  }
+
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply))
+  app.setNotFoundHandler((_request, reply) => {
+    void reply.code(404).send({ error: 'not_found', error_description: 'Not found' })
+  })
+
+  app.get('/healthz', (_request, reply) => {
+    ready()
+    void reply.send({ status: 'ok' })
+  })
+
+  // oidc-provider owns its request bodies: no fastify parsing under its routes.
+  const forward = (rewriteTo?: string) =>
+    function handler(this: unknown, request: FastifyRequest, reply: FastifyReply): void {
+      const rt = ready()
+      pinToIssuer(request.raw, rt.issuer)
+      if (rewriteTo) request.raw.url = rewriteTo
+      reply.hijack()
+      void rt.callback(request.raw, reply.raw)
+    }
+  await app.register((scope, _opts, done) => {
+    scope.removeAllContentTypeParsers()
+    scope.addContentTypeParser('*', (_req, _payload, parsed) => parsed(null))
+    scope.all(`${OAUTH_PREFIX}/*`, forward())
+    scope.get('/.well-known/openid-configuration', forward())
+    // RFC 8414 §3: same metadata document at the OAuth well-known URI.
+    scope.get(
+      '/.well-known/oauth-authorization-server',
+      forward('/.well-known/openid-configuration'),
+    )
+    done()
+  })
+
+  await app.register(async (scope) => {
+    await scope.register(formbody, { bodyLimit: BODY_LIMIT })
+    registerInteractionRoutes(scope, () => {
+      const rt = ready()
+      return {
+        provider: rt.provider,
+        accounts: rt.storage.accounts,
+        issuer: rt.issuer,
+        csrfKey: rt.csrfKey,
+        limiter,
+      }
+    })
+  })
+
+  registerConnectionRoutes(app, () => {
+    const rt = ready()
+    return {
+      issuer: rt.issuer,
+      keys: rt.keys,
+      replay: rt.replay,
+      connections: rt.storage.connections,
+      now,
+    }
+  })
+  registerEnclaveRoutes(app, () => {
+    const rt = ready()
+    return {
+      issuer: rt.issuer,
+      enclaveUrl: config.enclaveUrl,
+      keys: rt.keys,
+      replay: rt.replay,
+      connections: rt.storage.connections,
+      now,
+      attestationTimeoutMs: config.attestationTimeoutMs ?? 5000,
+      fetch: config.fetch ?? fetch,
+    }
+  })
+
+  await app.listen({ port: config.port ?? 4000, host })
+  try {
+    const address = app.server.address() as AddressInfo
+    boundPort = address.port
+    const hostForUrl = host.includes(':') ? `[${host}]` : host
+    const issuer =
+      config.issuer ??
+      `http://${hostForUrl === '0.0.0.0' ? 'localhost' : hostForUrl}:${address.port}`
+    runtime = await buildRuntime(app.log, config, issuer, now)
+  } catch (error) {
+    await app.close()
+    throw error
+  }
+  const rt = runtime
+  // oidc-provider answers 500s itself with a generic body; keep the cause in the log only.
+  rt.provider.on('server_error', (_ctx: unknown, error: Error) => {
+    app.log.error(
+      { err: { name: error.name, message: error.message, stack: error.stack } },
+      'oidc-provider server_error',
+    )
+  })
+  app.log.info({ url: rt.issuer }, 'listening')
+
+  return {
+    url: rt.issuer,
+    port: boundPort,
+    close: async () => {
+      await app.close()
+      rt.redis?.disconnect()
+      await rt.storage.close()
+    },
+  }
+}

@@ -1,0 +1,100 @@
+import type { ReplayStore } from '@dauth/protocol'
+
+/** A stored oidc-provider model payload (opaque JSON to the store). */
+export type ModelPayload = Record<string, unknown>
+
+/**
+ * Backing store of the oidc-provider adapter (one table/keyspace for every model).
+ * `expiresIn` is seconds from now; undefined = no expiry.
+ */
+export interface OidcModelStore {
+  upsert(
+    model: string,
+    id: string,
+    payload: ModelPayload,
+    expiresIn: number | undefined,
+  ): Promise<void>
+  find(model: string, id: string): Promise<ModelPayload | undefined>
+  findByUid(model: string, uid: string): Promise<ModelPayload | undefined>
+  findByUserCode(model: string, userCode: string): Promise<ModelPayload | undefined>
+  consume(model: string, id: string): Promise<void>
+  destroy(model: string, id: string): Promise<void>
+  revokeByGrantId(grantId: string): Promise<void>
+}
+
+/** Small named values that must persist and be shared by every instance (keys, secrets). */
+export interface MetaStore {
+  /** Returns the stored value, or atomically stores `create()`'s value when none exists. */
+  getOrCreate(name: string, create: () => string): Promise<string>
+  /** Compare-and-set: replaces the value only if it still equals `expected`. */
+  replace(name: string, expected: string, next: string): Promise<boolean>
+}
+
+export type ConnectionStatus = 'pending' | 'active' | 'revoked'
+
+export interface Owner {
+  iss: string
+  sub: string
+}
+
+/** A vault record: metadata and the sealed envelope (ciphertext) only. */
+export interface ConnectionRecord {
+  id: string
+  owner: Owner
+  name: string
+  provider: string
+  status: ConnectionStatus
+  uploadNonce: string
+  uploadExpiresAt: number
+  handle: string | null
+  envelope: string | null
+  createdAt: number
+}
+
+export type ActivateResult =
+  | { ok: true; record: ConnectionRecord }
+  | { ok: false; reason: 'not_found' | 'not_pending' | 'upload_expired' }
+
+export interface ConnectionStore {
+  create(record: ConnectionRecord): Promise<void>
+  findForOwner(owner: Owner, id: string): Promise<ConnectionRecord | undefined>
+  listForOwner(owner: Owner): Promise<ConnectionRecord[]>
+  /** Pending → active with the envelope; revokes the owner's other active connection of that name. */
+  activate(
+    owner: Owner,
+    id: string,
+    envelope: string,
+    handle: string,
+    now: number,
+  ): Promise<ActivateResult>
+  /** Marks the connection revoked; false when the owner has no such connection. */
+  revoke(owner: Owner, id: string): Promise<boolean>
+  findActiveByHandle(handle: string): Promise<ConnectionRecord | undefined>
+  /** `{name: handle}` of the owner's active connections among `names`. */
+  activeHandles(owner: Owner, names: readonly string[]): Promise<Record<string, string>>
+}
+
+export interface AccountRecord {
+  id: string
+  username: string
+  passwordHash: string
+}
+
+export interface AccountStore {
+  findByUsername(username: string): Promise<AccountRecord | undefined>
+  findById(id: string): Promise<AccountRecord | undefined>
+  /** Creates the account unless the username exists; returns false then. */
+  create(record: AccountRecord): Promise<boolean>
+}
+
+/** Everything the AS persists. */
+export interface Storage {
+  readonly kind: 'sqlite' | 'postgres'
+  readonly oidc: OidcModelStore
+  readonly meta: MetaStore
+  readonly connections: ConnectionStore
+  readonly accounts: AccountStore
+  /** Atomic replay store (unique insert); used for every DPoP `jti`. */
+  readonly replay: ReplayStore
+  close(): Promise<void>
+}

@@ -1,0 +1,60 @@
+/**
+ * The per-call context of a tool (AsyncLocalStorage): who is calling, and `dispatch`.
+ *
+ * @module
+ */
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js'
+import type { VerifiedClaims } from './authorization/jwt.ts'
+import type { DispatchRequest, DispatchResponse } from './dispatch/client.ts'
+import { MCPServerError } from './errors.ts'
+
+/** The authenticated caller of a tool. */
+export interface AuthContext {
+  /** The token's `sub`. */
+  subject: string
+  /** The token's scopes. */
+  scopes: readonly string[]
+  /** All verified claims of the access token. */
+  claims: VerifiedClaims
+}
+
+/** What a tool sees through {@link getContext}. */
+export interface ToolContext {
+  /** The caller, or `null` (authorization disabled, or `failOpen` without a valid token). */
+  readonly auth: AuthContext | null
+  /** The official SDK's `AuthInfo` for the call, if any. */
+  readonly authInfo: AuthInfo | undefined
+  /**
+   * Call an upstream API through the enclave with the caller's connection `connection`
+   * (a name in the token's `connections` claim). Throws `DispatchError`.
+   */
+  dispatch(connection: string, request: DispatchRequest): Promise<DispatchResponse>
+}
+
+const storage = new AsyncLocalStorage<ToolContext>()
+
+/**
+ * The context of the tool call in progress.
+ *
+ * @throws MCPServerError `ERR_NO_CONTEXT` outside a tool call
+ * @example
+ * ```ts
+ * async function whoami() {
+ *   const { auth } = getContext()
+ *   const user = await getContext().dispatch('github', { method: 'GET', path: '/user' })
+ *   return `${auth?.subject}: ${user.body}`
+ * }
+ * ```
+ */
+export function getContext(): ToolContext {
+  const context = storage.getStore()
+  if (!context)
+    throw new MCPServerError('ERR_NO_CONTEXT', 'getContext() called outside a tool call')
+  return context
+}
+
+/** Run `fn` with `context` as the current tool context (internal). */
+export function runWithContext<T>(context: ToolContext, fn: () => T): T {
+  return storage.run(context, fn)
+}

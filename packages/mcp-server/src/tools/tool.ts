@@ -1,0 +1,161 @@
+/**
+ * Tool definitions with per-tool scopes, and the documented refusal text.
+ *
+ * @module
+ */
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js'
+import type {
+  CallToolResult,
+  ServerNotification,
+  ServerRequest,
+  ToolAnnotations,
+} from '@modelcontextprotocol/sdk/types.js'
+import type { z } from 'zod'
+import { MCPServerError } from '../errors.ts'
+
+/** The second argument of a tool handler: the official SDK's request extra (incl. `authInfo`). */
+export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>
+
+/** Arguments of a handler for an input shape (an empty object when the tool has none). */
+export type ToolArgs<Shape extends z.ZodRawShape | undefined> = Shape extends z.ZodRawShape
+  ? z.infer<z.ZodObject<Shape>>
+  : Record<string, never>
+
+/**
+ * What a handler may return: a `CallToolResult` as is, a string (one text content), or any
+ * other JSON value (serialised as one text content).
+ */
+export type ToolReturn = CallToolResult | string | number | boolean | object | null | undefined
+
+/** A tool handler. */
+export type ToolHandler<Shape extends z.ZodRawShape | undefined> = (
+  args: ToolArgs<Shape>,
+  extra: ToolExtra,
+) => ToolReturn | Promise<ToolReturn>
+
+/** Options of {@link tool}. */
+export interface ToolOptions<Shape extends z.ZodRawShape | undefined> {
+  /** Tool name; defaults to the handler's function name in snake_case (`deleteFile` → `delete_file`). */
+  name?: string
+  title?: string
+  description: string
+  /** Scopes the caller's token must carry to call (and, by default, to see) this tool. */
+  requiredScopes?: readonly string[]
+  /** Zod shape of the arguments (validated by the official SDK). */
+  inputSchema?: Shape
+  /** Zod shape of `structuredContent`, if the tool returns one. */
+  outputSchema?: z.ZodRawShape
+  annotations?: ToolAnnotations
+}
+
+/** A collected tool (what {@link tool} returns and `MCPServer.collect` accepts). */
+export interface ToolDefinition {
+  readonly name: string
+  readonly title: string | undefined
+  readonly description: string
+  readonly requiredScopes: readonly string[]
+  readonly inputSchema: z.ZodRawShape | undefined
+  readonly outputSchema: z.ZodRawShape | undefined
+  readonly annotations: ToolAnnotations | undefined
+  readonly handler: (
+    args: Record<string, unknown>,
+    extra: ToolExtra,
+  ) => ToolReturn | Promise<ToolReturn>
+}
+
+const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/
+
+function snakeCase(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .toLowerCase()
+}
+
+/**
+ * Define a tool.
+ *
+ * @example
+ * ```ts
+ * async function deleteFile({ path }: { path: string }) { return `deleted ${path}` }
+ * server.collect(tool({ description: 'Delete file', requiredScopes: ['files:delete'],
+ *   inputSchema: { path: z.string() } }, deleteFile))   // name: "delete_file"
+ * ```
+ */
+export function tool<Shape extends z.ZodRawShape | undefined = undefined>(
+  options: ToolOptions<Shape>,
+  handler: ToolHandler<Shape>,
+): ToolDefinition {
+  const name = options.name ?? (handler.name ? snakeCase(handler.name) : '')
+  if (!TOOL_NAME.test(name)) {
+    throw new MCPServerError('ERR_CONFIG', 'A tool needs a name of [A-Za-z0-9_.-]{1,128}')
+  }
+  return {
+    name,
+    title: options.title,
+    description: options.description,
+    requiredScopes: [...new Set(options.requiredScopes ?? [])],
+    inputSchema: options.inputSchema,
+    outputSchema: options.outputSchema,
+    annotations: options.annotations,
+    handler: handler as ToolDefinition['handler'],
+  }
+}
+
+/** Scopes of `required` that `granted` lacks, in `required` order. */
+export function missingScopes(required: readonly string[], granted: readonly string[]): string[] {
+  return required.filter((scope) => !granted.includes(scope))
+}
+
+// Python's repr() of a str: single quotes unless the text has one and no double quote.
+function pythonRepr(text: string): string {
+  if (text.includes("'") && !text.includes('"')) return `"${text.replace(/\\/g, '\\\\')}"`
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
+}
+
+function pythonList(items: readonly string[]): string {
+  return `[${items.map(pythonRepr).join(', ')}]`
+}
+
+/**
+ * The documented refusal text of a tool call without the tool's scopes (ARCHITECTURE.md §4).
+ *
+ * @example
+ * ```ts
+ * insufficientScopeText('delete_file', ['files:delete'], ['files:delete'])
+ * // Tool "delete_file" requires scopes: ['files:delete']. Missing: ['files:delete']
+ * ```
+ */
+export function insufficientScopeText(
+  name: string,
+  required: readonly string[],
+  missing: readonly string[],
+): string {
+  return `Tool "${name}" requires scopes: ${pythonList(required)}. Missing: ${pythonList(missing)}`
+}
+
+/** The `isError` tool result carrying {@link insufficientScopeText}. */
+export function insufficientScopeResult(
+  name: string,
+  required: readonly string[],
+  missing: readonly string[],
+): CallToolResult {
+  return {
+    content: [{ type: 'text', text: insufficientScopeText(name, required, missing) }],
+    isError: true,
+  }
+}
+
+/** Normalise a handler's return value to a `CallToolResult`. */
+export function toCallToolResult(value: ToolReturn): CallToolResult {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    Array.isArray((value as { content?: unknown }).content)
+  ) {
+    return value as CallToolResult
+  }
+  if (value === undefined) return { content: [] }
+  if (typeof value === 'string') return { content: [{ type: 'text', text: value }] }
+  return { content: [{ type: 'text', text: JSON.stringify(value) }] }
+}
