@@ -8,8 +8,8 @@
  */
 import { join, resolve } from 'node:path'
 import { KeyringError, readKeyring, retireBoxKey, rotateBoxKeys } from './keys/keyring.ts'
-import { AesGcmKeyWrapper } from './keys/keyWrapper.ts'
-import { loadOrCreateMasterKey } from './keys/masterKey.ts'
+import { createKeyWrapper } from './keys/keyWrapper.ts'
+import { masterKeyWrapperConfig } from './keys/masterKey.ts'
 
 const stateDir = resolve(
   process.env.DAUTH_STATE_DIR || join(import.meta.dirname, '../../../.dauth'),
@@ -21,9 +21,9 @@ const [command, arg] = process.argv.slice(2)
 try {
   switch (command) {
     case 'rotate-keys': {
-      const wrapper = new AesGcmKeyWrapper(loadOrCreateMasterKey(join(enclaveDir, 'master.key')))
+      const wrapper = createKeyWrapper(masterKeyWrapperConfig(enclaveDir))
       const { kid, previous } = await rotateBoxKeys(keyDir, wrapper)
-      wrapper.destroy()
+      wrapper.destroy?.()
       process.stdout.write(`${JSON.stringify({ current: kid, previous })}\n`)
       break
     }

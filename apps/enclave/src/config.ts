@@ -30,6 +30,13 @@ export interface EnclaveConfig {
   maxRequestBytes?: number
   /** user the worker runs as when the launcher is root (default `nobody`) */
   workerUser?: string
+  /**
+   * `REDIS_URL`: DPoP `jti` replay store shared by every enclave instance (fail closed when
+   * Redis cannot answer); unset → in-memory store of this launcher
+   */
+  redisUrl?: string
+  /** Redis key prefix of the replay store (default `dauth:enclave:jti:`) */
+  replayKeyPrefix?: string
 }
 
 export interface ResolvedEnclaveConfig {
@@ -49,10 +56,13 @@ export interface ResolvedEnclaveConfig {
   maxResponseBytes: number
   maxRequestBytes: number
   workerUser: string
+  redisUrl?: string
+  replayKeyPrefix: string
 }
 
 export const DEFAULT_ISSUER = 'http://localhost:4000'
 export const DEFAULT_PORT = 4200
+export const DEFAULT_REPLAY_KEY_PREFIX = 'dauth:enclave:jti:'
 
 export function resolveConfig(config: EnclaveConfig): ResolvedEnclaveConfig {
   const stateDir = resolve(config.stateDir)
@@ -76,6 +86,8 @@ export function resolveConfig(config: EnclaveConfig): ResolvedEnclaveConfig {
     maxResponseBytes: config.maxResponseBytes ?? 10 * 1024 * 1024,
     maxRequestBytes: config.maxRequestBytes ?? 1024 * 1024,
     workerUser: config.workerUser ?? 'nobody',
+    ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+    replayKeyPrefix: config.replayKeyPrefix ?? DEFAULT_REPLAY_KEY_PREFIX,
   }
 }
 
@@ -102,6 +114,7 @@ export function enclaveConfigFromEnv(
   if (env.DAUTH_ENCLAVE_URL) config.enclaveUrl = env.DAUTH_ENCLAVE_URL
   if (env.DAUTH_ENCLAVE_CLIENT_KEY_FILE) config.clientKeyFile = env.DAUTH_ENCLAVE_CLIENT_KEY_FILE
   if (env.DAUTH_ENCLAVE_EXTRA_CA) config.extraCaFile = env.DAUTH_ENCLAVE_EXTRA_CA
+  if (env.REDIS_URL) config.redisUrl = env.REDIS_URL
   const timeout = positiveInt(env.DAUTH_ENCLAVE_UPSTREAM_TIMEOUT_MS)
   if (timeout !== undefined) config.upstreamTimeoutMs = timeout
   const maxResponse = positiveInt(env.DAUTH_ENCLAVE_MAX_RESPONSE_BYTES)

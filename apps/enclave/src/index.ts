@@ -7,12 +7,17 @@
  */
 export { startEnclave } from './launcher/start.ts'
 export type { RunningEnclave, StartOptions } from './launcher/start.ts'
-export { enclaveConfigFromEnv, DEFAULT_ISSUER, DEFAULT_PORT } from './config.ts'
+export {
+  enclaveConfigFromEnv,
+  DEFAULT_ISSUER,
+  DEFAULT_PORT,
+  DEFAULT_REPLAY_KEY_PREFIX,
+} from './config.ts'
 export type { EnclaveConfig } from './config.ts'
 export { ENCLAVE_ERRORS, DPOP_CHALLENGE } from './errors.ts'
 export type { EnclaveErrorCode } from './errors.ts'
-export { AesGcmKeyWrapper, KeyWrapError } from './keys/keyWrapper.ts'
-export type { KeyWrapper, WrappedKey } from './keys/keyWrapper.ts'
+export { AesGcmKeyWrapper, KeyWrapError, createKeyWrapper } from './keys/keyWrapper.ts'
+export type { KeyWrapper, KeyWrapperConfig, WrappedKey } from './keys/keyWrapper.ts'
 export {
   BoxKeyCache,
   KeyringError,
@@ -24,4 +29,4 @@ export {
   rotateBoxKeys,
 } from './keys/keyring.ts'
 export type { KeyringEntry, KeyringFile } from './keys/keyring.ts'
-export { loadOrCreateMasterKey } from './keys/masterKey.ts'
+export { loadOrCreateMasterKey, masterKeyWrapperConfig } from './keys/masterKey.ts'

@@ -1,15 +1,18 @@
 /**
  * Messages between the launcher and the worker over the worker's IPC channel (the only
  * channel between them: the worker has no listening socket). Nothing secret travels in
- * env vars; the master key and the AS client key are sent once in `init`.
+ * env vars; the key-wrapper description (dev: the master key) and the AS client key are
+ * sent once in `init`.
  */
 import type { EnclaveErrorCode } from './errors.ts'
+import type { KeyWrapperConfig } from './keys/keyWrapper.ts'
 
 export interface WorkerInit {
   issuer: string
   enclaveUrl: string
   keyDir: string
-  masterKey: string
+  /** how to unwrap the keyring's private keys (the dev master key, or a KMS description) */
+  keyWrapper: KeyWrapperConfig
   clientJwk: JsonWebKey
   clientId: string
   devUpstreams: boolean
@@ -19,10 +22,13 @@ export interface WorkerInit {
   maxRequestBytes: number
 }
 
+/** Answer of the launcher's replay store: `unavailable` = it could not decide (fail closed). */
+export type ReplayOutcome = 'fresh' | 'seen' | 'unavailable'
+
 export type LauncherToWorker =
   | { type: 'init'; init: WorkerInit }
   | { type: 'dispatch'; id: number; authorization: string[]; dpop: string[]; body: string }
-  | { type: 'replay-result'; id: number; fresh: boolean }
+  | { type: 'replay-result'; id: number; outcome: ReplayOutcome }
   | {
       type: 'hook'
       id: number

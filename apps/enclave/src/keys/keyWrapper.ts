@@ -22,9 +22,41 @@ export interface WrappedKey {
  * const wrapped = await wrapper.wrap(secretKey, 'kid-1')
  */
 export interface KeyWrapper {
+  /** stored as `wrapper` in every blob it makes; a blob of another id is refused */
   readonly id: string
+  /** encrypts a 32-byte private key bound to `context` (the box-key `kid`) */
   wrap(plaintext: Uint8Array, context: string): Promise<WrappedKey>
+  /** opens a blob made by {@link KeyWrapper.wrap} for the same `context`; rejects with {@link KeyWrapError} */
   unwrap(wrapped: WrappedKey, context: string): Promise<Uint8Array>
+  /** forgets any key material it holds (optional) */
+  destroy?(): void
+}
+
+/**
+ * Serialisable description of the wrapper: the launcher builds one, uses it through
+ * {@link createKeyWrapper} to wrap new box keys, and sends it to the worker in its `init`
+ * IPC message; the worker builds its own wrapper from it and unwraps through the
+ * {@link KeyWrapper} interface only. It may hold secret material (the dev master key): it
+ * is never logged and never put in an env var. A KMS-backed wrapper adds a member here
+ * (e.g. `{ type: 'aws-kms'; keyId: string; region: string }`) and a case in
+ * {@link createKeyWrapper}, so its code is inside the measured worker bundle.
+ */
+export type KeyWrapperConfig = { type: 'A256GCM'; masterKey: string }
+
+/** The wrappers compiled into the worker bundle, selected by `config.type`. */
+export function createKeyWrapper(config: KeyWrapperConfig): KeyWrapper {
+  switch (config.type) {
+    case 'A256GCM': {
+      const masterKey = base64url.decode(config.masterKey)
+      try {
+        return new AesGcmKeyWrapper(masterKey)
+      } finally {
+        masterKey.fill(0)
+      }
+    }
+    default:
+      throw new KeyWrapError()
+  }
 }
 
 export class KeyWrapError extends Error {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { base64url } from '@dauth/protocol'
+import type { KeyWrapperConfig } from './keyWrapper.ts'
 
 /**
  * Dev master key: 32 random bytes, base64url, in `<state>/enclave/master.key` (mode 0600,
@@ -19,4 +20,12 @@ export function loadOrCreateMasterKey(path: string): Uint8Array {
   const key = base64url.decode(readFileSync(path, 'utf8').trim())
   if (key.length !== 32) throw new Error('master key file must hold 32 bytes (base64url)')
   return key
+}
+
+/** The dev default wrapper: AES-256-GCM under `<enclaveDir>/master.key` (created when missing). */
+export function masterKeyWrapperConfig(enclaveDir: string): KeyWrapperConfig {
+  const key = loadOrCreateMasterKey(join(enclaveDir, 'master.key'))
+  const config: KeyWrapperConfig = { type: 'A256GCM', masterKey: base64url.encode(key) }
+  key.fill(0)
+  return config
 }

@@ -33,6 +33,8 @@ export async function buildWorkerBundle(
     logLevel: 'silent',
     define: { __DAUTH_TEST_HOOKS__: options.testHooks ? 'true' : 'false' },
   })
+  // esbuild keeps a service process alive after a build; the launcher needs no more builds.
+  await esbuild.stop()
   const output = result.outputFiles[0]
   if (!output) throw new Error('worker bundle produced no output')
   mkdirSync(dirname(outFile), { recursive: true, mode: 0o711 })

@@ -148,6 +148,14 @@ export function createEnclaveServer(deps: ServerDeps): Server {
         deps.metrics.observeDispatch(result.status, seconds)
         if (result.error === 'temporarily_unavailable' && result.detail === 'worker_exit') {
           deps.logger.warn({ msg: 'dispatch failed: worker exited', status: result.status })
+        } else {
+          deps.logger.info({
+            msg: 'dispatch',
+            status: result.status,
+            ms: Math.round(seconds * 1000),
+            ...(result.error ? { error: result.error } : {}),
+            ...(result.detail ? { reason: result.detail } : {}),
+          })
         }
         res.writeHead(result.status, {
           ...result.headers,

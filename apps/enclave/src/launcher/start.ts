@@ -3,15 +3,16 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
-import { MemoryReplayStore, base64url } from '@dauth/protocol'
 import { resolveConfig } from '../config.ts'
 import type { EnclaveConfig } from '../config.ts'
 import { ensureKeyring } from '../keys/keyring.ts'
-import { AesGcmKeyWrapper } from '../keys/keyWrapper.ts'
-import { loadOrCreateMasterKey } from '../keys/masterKey.ts'
+import { createKeyWrapper } from '../keys/keyWrapper.ts'
+import type { KeyWrapperConfig } from '../keys/keyWrapper.ts'
+import { masterKeyWrapperConfig } from '../keys/masterKey.ts'
 import { buildWorkerBundle } from './bundle.ts'
 import { EnclaveMetrics } from './metrics.ts'
 import { loadOrCreatePlatformKey } from './platform.ts'
+import { createReplayStore } from './replayStore.ts'
 import { WorkerRuntimeDir } from './runtimeDir.ts'
 import { createEnclaveServer } from './server.ts'
 import { WorkerSupervisor, lookupUser } from './supervisor.ts'
@@ -31,6 +32,8 @@ export interface RunningEnclave {
 
 export interface StartOptions {
   logger?: Logger
+  /** key wrapper of the box-key ring (default: AES-256-GCM under `<state>/enclave/master.key`) */
+  keyWrapper?: KeyWrapperConfig
 }
 
 /**
@@ -57,10 +60,10 @@ export async function startEnclave(
     credentials = lookupUser(cfg.workerUser) ?? { uid: 65534, gid: 65534 }
 
   const platformKey = await loadOrCreatePlatformKey(cfg.enclaveDir)
-  const masterKey = loadOrCreateMasterKey(join(cfg.enclaveDir, 'master.key'))
-  const wrapper = new AesGcmKeyWrapper(masterKey)
+  const keyWrapper = options.keyWrapper ?? masterKeyWrapperConfig(cfg.enclaveDir)
+  const wrapper = createKeyWrapper(keyWrapper)
   await ensureKeyring(cfg.keyDir, wrapper)
-  wrapper.destroy()
+  wrapper.destroy?.()
 
   if (!existsSync(cfg.clientKeyFile))
     throw new Error(`enclave AS client key file not found: ${cfg.clientKeyFile}`)
@@ -77,7 +80,6 @@ export async function startEnclave(
   )
 
   const metrics = new EnclaveMetrics()
-  const replayStore = new MemoryReplayStore()
   const holder: { supervisor?: WorkerSupervisor } = {}
   const server = createEnclaveServer({
     get supervisor(): WorkerSupervisor {
@@ -108,8 +110,16 @@ export async function startEnclave(
     enclave_url: enclaveUrl,
     measurement: bundle.measurement,
     platform_kid: platformKey.kid,
+    replay_store: cfg.redisUrl !== undefined ? 'redis' : 'memory',
   })
 
+  const replay = createReplayStore(
+    {
+      ...(cfg.redisUrl !== undefined ? { redisUrl: cfg.redisUrl } : {}),
+      prefix: cfg.replayKeyPrefix,
+    },
+    logger,
+  )
   const supervisor = new WorkerSupervisor({
     bundleFile: bundle.file,
     measurement: bundle.measurement,
@@ -118,7 +128,7 @@ export async function startEnclave(
       issuer: cfg.issuer,
       enclaveUrl,
       keyDir: runtime.keyDir,
-      masterKey: base64url.encode(masterKey),
+      keyWrapper,
       clientJwk,
       clientId: cfg.clientId,
       devUpstreams: cfg.devUpstreams,
@@ -131,15 +141,15 @@ export async function startEnclave(
     testHooks: cfg.testHooks,
     logger,
     metrics,
-    replayStore,
+    replayStore: replay.store,
   })
   holder.supervisor = supervisor
-  masterKey.fill(0)
   try {
     await supervisor.start()
   } catch (error) {
     await supervisor.close()
     await new Promise<void>((resolve) => server.close(() => resolve()))
+    await replay.close()
     runtime.remove()
     throw error
   }
@@ -157,6 +167,7 @@ export async function startEnclave(
           server.closeAllConnections()
         })
         await supervisor.close()
+        await replay.close()
         runtime.remove()
       })()
       return closed

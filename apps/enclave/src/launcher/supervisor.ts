@@ -89,16 +89,23 @@ export class WorkerSupervisor {
 
   /** Spawns the worker and resolves once it reported `ready`; rejects when it cannot start. */
   async start(): Promise<void> {
-    this.#spawn()
+    if (!this.#spawn()) throw new Error('enclave worker bundle does not match its measurement')
     if (!(await this.#waitReady(30_000))) throw new Error('enclave worker did not start')
   }
 
-  #spawn(): void {
+  /** false (and no process) when the bundle on disk is not the measured one. */
+  #spawn(): boolean {
     const { bundleFile, keyDir, measurement, testHooks } = this.#opts
-    if (measureFile(bundleFile) !== measurement) {
+    let current: string | undefined
+    try {
+      current = measureFile(bundleFile)
+    } catch {
+      current = undefined
+    }
+    if (current !== measurement) {
       this.#opts.logger.error({ msg: 'worker bundle changed on disk; refusing to start it' })
       this.#failWaiters()
-      return
+      return false
     }
     const nodeArgs = [
       '--permission',
@@ -126,6 +133,7 @@ export class WorkerSupervisor {
     child.on('error', () => undefined)
     child.on('exit', (code, signal) => this.#onExit(child, code, signal))
     child.send({ type: 'init', init: this.#opts.init } satisfies LauncherToWorker)
+    return true
   }
 
   #onMessage(message: WorkerToLauncher): void {
@@ -144,8 +152,19 @@ export class WorkerSupervisor {
       }
       case 'replay':
         this.#opts.replayStore.checkAndStore(message.key, message.exp).then(
-          (fresh) => this.#send({ type: 'replay-result', id: message.id, fresh }),
-          () => this.#send({ type: 'replay-result', id: message.id, fresh: false }),
+          (fresh) =>
+            this.#send({
+              type: 'replay-result',
+              id: message.id,
+              outcome: fresh ? 'fresh' : 'seen',
+            }),
+          (error: unknown) => {
+            this.#opts.logger.warn({
+              msg: 'replay store unavailable; refusing the proof',
+              error: (error as { code?: unknown } | null)?.code ?? 'unknown',
+            })
+            this.#send({ type: 'replay-result', id: message.id, outcome: 'unavailable' })
+          },
         )
         break
       case 'log': {
@@ -189,7 +208,9 @@ export class WorkerSupervisor {
       this.#recentExits.length <= 1 ? 0 : 100 * 2 ** this.#recentExits.length,
     )
     this.#opts.logger.warn({ msg: 'worker exited; restarting', code, signal, delay_ms: delay })
-    this.#restartTimer = setTimeout(() => this.#spawn(), delay)
+    this.#restartTimer = setTimeout(() => {
+      this.#spawn()
+    }, delay)
   }
 
   #failWaiters(): void {

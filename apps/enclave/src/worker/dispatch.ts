@@ -1,6 +1,7 @@
 import {
   DpopProofError,
   EnvelopeError,
+  ReplayStoreError,
   openCredentialEnvelope,
   verifyDpopProof,
 } from '@dauth/protocol'
@@ -19,7 +20,7 @@ import { parseDispatchBody } from './request.ts'
 import type { DispatchBody } from './request.ts'
 import type { DispatchTokenVerifier } from './tokens.ts'
 import { callUpstream } from './upstream.ts'
-import type { UpstreamResponse } from './upstream.ts'
+import type { UpstreamPool, UpstreamResponse } from './upstream.ts'
 
 /**
  * The `POST /dispatch` pipeline (ARCHITECTURE.md §3):
@@ -39,6 +40,8 @@ export interface DispatchContext {
   keys: BoxKeyCache
   replayStore: ReplayStore
   resolver: Resolver
+  /** keep-alive pools per checked upstream address (a one-off pool per call when absent) */
+  upstreams?: UpstreamPool
 }
 
 export interface DispatchInput {
@@ -113,6 +116,8 @@ async function runDispatch(ctx: DispatchContext, input: DispatchInput): Promise<
       replayStore: ctx.replayStore,
     })
   } catch (error) {
+    // The shared jti store could not decide: fail closed, but as an outage, not a bad proof.
+    if (error instanceof ReplayStoreError) return refusal('temporarily_unavailable', error.code)
     const code = error instanceof DpopProofError ? error.code : 'dpop'
     return refusal('invalid_token', code)
   }
@@ -216,18 +221,21 @@ async function callWithCredential(
     const injected = plan.build(secretText)
     headers.push(...injected.headers)
     const search = new URLSearchParams([...query, ...injected.query]).toString()
-    response = await callUpstream({
-      hostname: host.hostname,
-      port: host.port,
-      address: resolved.address,
-      method: body.request.method,
-      pathAndQuery: search ? `${body.request.path}?${search}` : body.request.path,
-      headers,
-      ...(body.request.body ? { body: body.request.body } : {}),
-      ...(ctx.extraCa !== undefined ? { extraCa: ctx.extraCa } : {}),
-      timeoutMs: ctx.upstreamTimeoutMs,
-      maxResponseBytes: ctx.maxResponseBytes,
-    })
+    response = await callUpstream(
+      {
+        hostname: host.hostname,
+        port: host.port,
+        address: resolved.address,
+        method: body.request.method,
+        pathAndQuery: search ? `${body.request.path}?${search}` : body.request.path,
+        headers,
+        ...(body.request.body ? { body: body.request.body } : {}),
+        ...(ctx.extraCa !== undefined ? { extraCa: ctx.extraCa } : {}),
+        timeoutMs: ctx.upstreamTimeoutMs,
+        maxResponseBytes: ctx.maxResponseBytes,
+      },
+      ctx.upstreams,
+    )
   }
 
   const outHeaders: Record<string, string> = {}

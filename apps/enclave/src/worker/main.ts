@@ -6,16 +6,17 @@
 import { lookup } from 'node:dns/promises'
 import { readFileSync } from 'node:fs'
 import { getHeapSnapshot } from 'node:v8'
-import { base64url, generateDpopKeyPair } from '@dauth/protocol'
+import { ReplayStoreError, generateDpopKeyPair } from '@dauth/protocol'
 import type { ReplayStore } from '@dauth/protocol'
-import type { LauncherToWorker, WorkerInit, WorkerToLauncher } from '../ipc.ts'
+import type { LauncherToWorker, ReplayOutcome, WorkerInit, WorkerToLauncher } from '../ipc.ts'
 import { BoxKeyCache } from '../keys/keyring.ts'
-import { AesGcmKeyWrapper } from '../keys/keyWrapper.ts'
+import { createKeyWrapper } from '../keys/keyWrapper.ts'
 import { AuthorizationServerClient } from './asClient.ts'
 import { handleDispatch } from './dispatch.ts'
 import type { DispatchContext } from './dispatch.ts'
 import type { Resolver } from './hosts.ts'
 import { DispatchTokenVerifier } from './tokens.ts'
+import { UpstreamPool } from './upstream.ts'
 
 // Replaced at bundle time (esbuild `define`): hooks exist only in a test build, which
 // therefore has a different measurement from the production build.
@@ -47,35 +48,59 @@ process.on('unhandledRejection', () => {
   process.exit(70)
 })
 process.on('disconnect', () => process.exit(0))
+process.on('SIGTERM', () => process.exit(0))
 
+/**
+ * The replay store lives in the launcher (memory or Redis), so it outlives worker restarts
+ * and is shared by every instance with `REDIS_URL`. `unavailable` rejects with
+ * ReplayStoreError: the dispatch fails closed with 503.
+ */
 class IpcReplayStore implements ReplayStore {
   #next = 1
-  readonly #pending = new Map<number, (fresh: boolean) => void>()
+  readonly #pending = new Map<number, (outcome: ReplayOutcome) => void>()
   checkAndStore(key: string, expiresAtSeconds: number): Promise<boolean> {
     const id = this.#next++
-    return new Promise((resolve) => {
+    return new Promise<ReplayOutcome>((resolve) => {
       this.#pending.set(id, resolve)
       send({ type: 'replay', id, key, exp: expiresAtSeconds })
+    }).then((outcome) => {
+      if (outcome === 'unavailable') throw new ReplayStoreError('ERR_REPLAY_STORE_UNAVAILABLE')
+      return outcome === 'fresh'
     })
   }
-  settle(id: number, fresh: boolean): void {
+  settle(id: number, outcome: ReplayOutcome): void {
     const resolve = this.#pending.get(id)
     this.#pending.delete(id)
-    resolve?.(fresh)
+    resolve?.(outcome)
   }
 }
 
+// Successful lookups are kept a few seconds (like a local resolver cache); every use still
+// runs the address policy on the answer, and the connection is pinned to what was checked.
+const DNS_TTL_MS = 5_000
+const dnsCache = new Map<
+  string,
+  { answers: { address: string; family: number }[]; until: number }
+>()
 const resolver: Resolver = async (hostname) => {
-  const answers = await lookup(hostname, { all: true, order: 'ipv4first' })
-  return answers.map((a) => ({ address: a.address, family: a.family }))
+  const now = Date.now()
+  const cached = dnsCache.get(hostname)
+  if (cached && cached.until > now) return cached.answers
+  const answers = (await lookup(hostname, { all: true, order: 'ipv4first' })).map((a) => ({
+    address: a.address,
+    family: a.family,
+  }))
+  if (dnsCache.size >= 256) dnsCache.clear()
+  dnsCache.set(hostname, { answers, until: now + DNS_TTL_MS })
+  return answers
 }
 
 let crashOnNextDispatch = false
 
 async function start(init: WorkerInit): Promise<void> {
-  const masterKey = base64url.decode(init.masterKey)
-  const wrapper = new AesGcmKeyWrapper(masterKey)
-  masterKey.fill(0)
+  // Unwrapping goes through the KeyWrapper interface only: a KMS wrapper replaces the
+  // master-key one without touching the dispatch path.
+  const wrapper = createKeyWrapper(init.keyWrapper)
   const keys = new BoxKeyCache(init.keyDir, wrapper)
   await keys.refresh()
   const replayStore = new IpcReplayStore()
@@ -103,30 +128,29 @@ async function start(init: WorkerInit): Promise<void> {
     keys,
     replayStore,
     resolver,
+    upstreams: new UpstreamPool({
+      ...(init.extraCa !== undefined ? { extraCa: init.extraCa } : {}),
+      timeoutMs: init.upstreamTimeoutMs,
+    }),
   }
 
   process.on('message', (message: LauncherToWorker) => {
     switch (message.type) {
       case 'dispatch': {
         if (__DAUTH_TEST_HOOKS__ && crashOnNextDispatch) process.exit(99)
-        const started = Date.now()
+        // One IPC message per answer: the launcher logs the outcome (status, error and
+        // reason codes travel in the result, never a value).
         void handleDispatch(ctx, {
           authorization: message.authorization,
           dpop: message.dpop,
           body: Buffer.from(message.body, 'base64'),
         }).then((result) => {
           send({ type: 'response', id: message.id, result })
-          log('info', 'dispatch', {
-            status: result.status,
-            ms: Date.now() - started,
-            ...(result.error ? { error: result.error } : {}),
-            ...(result.detail ? { reason: result.detail } : {}),
-          })
         })
         break
       }
       case 'replay-result':
-        replayStore.settle(message.id, message.fresh)
+        replayStore.settle(message.id, message.outcome)
         break
       case 'hook':
         if (__DAUTH_TEST_HOOKS__) runHook(message)

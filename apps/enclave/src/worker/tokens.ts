@@ -26,9 +26,14 @@ export interface VerifierOptions {
   now?: () => number
 }
 
+/** Verified tokens remembered (by exact token string) until they expire; bounded. */
+const VERIFIED_CACHE_MAX = 1024
+const CLOCK_TOLERANCE_SECONDS = 5
+
 export class DispatchTokenVerifier {
   readonly #opts: VerifierOptions
   #jwks?: { uri: string; getKey: ReturnType<typeof createRemoteJWKSet> }
+  readonly #verified = new Map<string, DispatchTokenClaims>()
 
   constructor(opts: VerifierOptions) {
     this.#opts = opts
@@ -49,7 +54,32 @@ export class DispatchTokenVerifier {
     return this.#jwks.getKey
   }
 
+  /**
+   * Verifies a dispatch token. A token that passed every check is remembered until its
+   * `exp` (same tolerance), so an MCP server reusing one token for several calls pays for
+   * one signature check; the DPoP proof (single use) is still checked on every call.
+   */
   async verify(token: string): Promise<DispatchTokenClaims> {
+    const nowSeconds = this.#opts.now?.() ?? Math.floor(Date.now() / 1000)
+    const cached = this.#verified.get(token)
+    if (cached) {
+      if (cached.exp + CLOCK_TOLERANCE_SECONDS > nowSeconds) return cached
+      this.#verified.delete(token)
+    }
+    const claims = await this.#verify(token, nowSeconds)
+    if (this.#verified.size >= VERIFIED_CACHE_MAX) {
+      for (const [key, value] of this.#verified) {
+        if (value.exp + CLOCK_TOLERANCE_SECONDS <= nowSeconds) this.#verified.delete(key)
+      }
+      const oldest = this.#verified.keys().next()
+      if (this.#verified.size >= VERIFIED_CACHE_MAX && !oldest.done)
+        this.#verified.delete(oldest.value)
+    }
+    this.#verified.set(token, claims)
+    return claims
+  }
+
+  async #verify(token: string, nowSeconds: number): Promise<DispatchTokenClaims> {
     let keySet: ReturnType<typeof createRemoteJWKSet>
     try {
       keySet = await this.#getKeySet()
@@ -65,7 +95,7 @@ export class DispatchTokenVerifier {
         audience: this.#opts.audience,
         typ: 'at+jwt',
         algorithms: TOKEN_ALGORITHMS,
-        clockTolerance: 5,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
         requiredClaims: ['exp', 'iat', 'sub'],
         ...(now !== undefined ? { currentDate: new Date(now * 1000) } : {}),
       })
@@ -77,7 +107,6 @@ export class DispatchTokenVerifier {
       const code = (error as { code?: string }).code ?? 'jwt'
       throw new DispatchRefusal('invalid_token', code)
     }
-    const nowSeconds = this.#opts.now?.() ?? Math.floor(Date.now() / 1000)
     const { sub, iat, exp, cnf, connections, jti } = payload as {
       sub?: unknown
       iat?: unknown

@@ -1,4 +1,4 @@
-import { rootCertificates } from 'node:tls'
+import { createSecureContext, rootCertificates } from 'node:tls'
 import { Agent, buildConnector, request } from 'undici'
 import { DispatchRefusal } from '../errors.ts'
 import type { ResolvedAddress } from './hosts.ts'
@@ -27,24 +27,93 @@ export interface UpstreamResponse {
   body: Buffer
 }
 
-export async function callUpstream(call: UpstreamCall): Promise<UpstreamResponse> {
-  const ca = call.extraCa ? [...rootCertificates, call.extraCa] : undefined
-  const base = buildConnector({
-    ...(ca ? { ca } : {}),
-    rejectUnauthorized: true,
-    timeout: call.timeoutMs,
-    ALPNProtocols: ['http/1.1'],
-  })
-  const pinned = call.address.address
-  const agent = new Agent({
-    connect: (options, callback) => {
-      base({ ...options, hostname: pinned, servername: call.hostname }, callback)
-    },
-    connections: 1,
-    pipelining: 0,
-    headersTimeout: call.timeoutMs,
-    bodyTimeout: call.timeoutMs,
-  })
+/**
+ * Keep-alive connection pools to upstreams, one undici `Agent` per (host name, port, checked
+ * address): a connection is only ever reused for the exact address that passed the host
+ * policy, so a later DNS answer cannot move it (a new address gets a new agent). The TLS
+ * context (default roots + the optional extra CA) is built once. Least recently used agents
+ * beyond `maxAgents` are closed; idle sockets close after `keepAliveMs`.
+ */
+export class UpstreamPool {
+  readonly #connect: buildConnector.connector
+  readonly #agents = new Map<string, Agent>()
+  readonly #timeoutMs: number
+  readonly #maxAgents: number
+  readonly #keepAliveMs: number
+
+  constructor(options: {
+    extraCa?: string
+    timeoutMs: number
+    maxAgents?: number
+    keepAliveMs?: number
+  }) {
+    this.#timeoutMs = options.timeoutMs
+    this.#maxAgents = options.maxAgents ?? 64
+    this.#keepAliveMs = options.keepAliveMs ?? 10_000
+    const secureContext = options.extraCa
+      ? createSecureContext({ ca: [...rootCertificates, options.extraCa] })
+      : undefined
+    this.#connect = buildConnector({
+      ...(secureContext ? { secureContext } : {}),
+      rejectUnauthorized: true,
+      timeout: options.timeoutMs,
+      ALPNProtocols: ['http/1.1'],
+    })
+  }
+
+  agentFor(hostname: string, port: number, address: string): Agent {
+    const key = `${hostname}\n${port}\n${address}`
+    const existing = this.#agents.get(key)
+    if (existing) {
+      this.#agents.delete(key)
+      this.#agents.set(key, existing)
+      return existing
+    }
+    const agent = new Agent({
+      connect: (options, callback) => {
+        this.#connect({ ...options, hostname: address, servername: hostname }, callback)
+      },
+      connections: 32,
+      pipelining: 1,
+      keepAliveTimeout: this.#keepAliveMs,
+      keepAliveMaxTimeout: this.#keepAliveMs,
+      headersTimeout: this.#timeoutMs,
+      bodyTimeout: this.#timeoutMs,
+    })
+    this.#agents.set(key, agent)
+    if (this.#agents.size > this.#maxAgents) {
+      const [oldestKey, oldest] = this.#agents.entries().next().value ?? []
+      if (oldestKey !== undefined && oldest) {
+        this.#agents.delete(oldestKey)
+        oldest.close().catch(() => undefined)
+      }
+    }
+    return agent
+  }
+
+  get size(): number {
+    return this.#agents.size
+  }
+
+  async close(): Promise<void> {
+    const agents = [...this.#agents.values()]
+    this.#agents.clear()
+    await Promise.all(agents.map((a) => a.destroy().catch(() => undefined)))
+  }
+}
+
+/** One exchange; without a pool, a one-off pool is made and closed (tests). */
+export async function callUpstream(
+  call: UpstreamCall,
+  pool?: UpstreamPool,
+): Promise<UpstreamResponse> {
+  const own =
+    pool ??
+    new UpstreamPool({
+      ...(call.extraCa !== undefined ? { extraCa: call.extraCa } : {}),
+      timeoutMs: call.timeoutMs,
+    })
+  const agent = own.agentFor(call.hostname, call.port, call.address.address)
   const controller = new AbortController()
   let timedOut = false
   const timer = setTimeout(() => {
@@ -87,7 +156,7 @@ export async function callUpstream(call: UpstreamCall): Promise<UpstreamResponse
     return { status: res.statusCode, headers: res.headers, body }
   } finally {
     clearTimeout(timer)
-    agent.destroy().catch(() => undefined)
+    if (!pool) await own.close()
   }
 }
 

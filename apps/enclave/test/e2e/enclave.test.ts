@@ -25,16 +25,16 @@ import {
   dispatch,
   dispatchToken,
   makeCaller,
-} from '../helpers/client.ts'
-import type { Caller, DispatchAnswer } from '../helpers/client.ts'
-import { spawnEnclave } from '../helpers/enclaveProcess.ts'
-import type { EnclaveProcess } from '../helpers/enclaveProcess.ts'
-import { makeTestPki } from '../helpers/pki.ts'
-import type { TestPki } from '../helpers/pki.ts'
-import { makeEnclaveClientKey, startStubAs } from '../helpers/stubAs.ts'
-import type { StoredRecord, StubAs } from '../helpers/stubAs.ts'
-import { sha256b64url, startTestUpstream } from '../helpers/upstream.ts'
-import type { TestUpstream } from '../helpers/upstream.ts'
+} from '../fixtures/client.ts'
+import type { Caller, DispatchAnswer } from '../fixtures/client.ts'
+import { spawnEnclave } from '../fixtures/enclaveProcess.ts'
+import type { EnclaveProcess } from '../fixtures/enclaveProcess.ts'
+import { makeTestPki } from '../fixtures/pki.ts'
+import type { TestPki } from '../fixtures/pki.ts'
+import { makeEnclaveClientKey, startStubAs } from '../fixtures/stubAs.ts'
+import type { StoredRecord, StubAs } from '../fixtures/stubAs.ts'
+import { sha256b64url, startTestUpstream } from '../fixtures/upstream.ts'
+import type { TestUpstream } from '../fixtures/upstream.ts'
 
 const CLI = resolve(import.meta.dirname, '../../src/cli.ts')
 const CANARY = `cnry_${randomBytes(24).toString('base64url')}`
@@ -56,7 +56,11 @@ function canaryForms(): string[] {
 
 function assertNoCanary(text: string, where: string): void {
   for (const form of canaryForms())
-    assert.equal(text.includes(form), false, `canary form found in ${where}`)
+    assert.equal(
+      text.includes(form),
+      false,
+      `canary form ${canaryForms().indexOf(form)} found in ${where}`,
+    )
 }
 
 const HANDLE_UNAVAILABLE = {
@@ -883,7 +887,12 @@ describe('canary: the secret never leaves', () => {
     for (const text of answers) assertNoCanary(text, 'dispatch answer')
     const output = enclave.output()
     assert.match(output, /"msg":"listening"/)
-    assert.match(output, /"process":"worker"/)
+    // per-dispatch lines (status, error and reason codes from the worker's result)
+    assert.match(output, /"msg":"dispatch","status":200,"ms":\d+\}/)
+    assert.match(
+      output,
+      /"msg":"dispatch","status":403,"ms":\d+,"error":"host_not_allowed","reason":"host_ip_literal"\}/,
+    )
     assertNoCanary(output, 'process output')
   })
 })

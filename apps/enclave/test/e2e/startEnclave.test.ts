@@ -20,13 +20,13 @@ import {
   dispatch,
   dispatchToken,
   makeCaller,
-} from '../helpers/client.ts'
-import type { Caller } from '../helpers/client.ts'
-import { makeTestPki } from '../helpers/pki.ts'
-import { makeEnclaveClientKey, startStubAs } from '../helpers/stubAs.ts'
-import type { StubAs } from '../helpers/stubAs.ts'
-import { startTestUpstream } from '../helpers/upstream.ts'
-import type { TestUpstream } from '../helpers/upstream.ts'
+} from '../fixtures/client.ts'
+import type { Caller } from '../fixtures/client.ts'
+import { makeTestPki } from '../fixtures/pki.ts'
+import { makeEnclaveClientKey, startStubAs } from '../fixtures/stubAs.ts'
+import type { StubAs } from '../fixtures/stubAs.ts'
+import { startTestUpstream } from '../fixtures/upstream.ts'
+import type { TestUpstream } from '../fixtures/upstream.ts'
 
 let dir: string
 let upstream: TestUpstream

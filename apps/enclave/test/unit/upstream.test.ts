@@ -5,10 +5,10 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { DispatchRefusal } from '../../src/errors.ts'
 import { callUpstream } from '../../src/worker/upstream.ts'
-import { makeTestPki } from '../helpers/pki.ts'
-import type { TestPki } from '../helpers/pki.ts'
-import { startTestUpstream } from '../helpers/upstream.ts'
-import type { TestUpstream } from '../helpers/upstream.ts'
+import { makeTestPki } from '../fixtures/pki.ts'
+import type { TestPki } from '../fixtures/pki.ts'
+import { startTestUpstream } from '../fixtures/upstream.ts'
+import type { TestUpstream } from '../fixtures/upstream.ts'
 
 let dir: string
 let pki: TestPki
