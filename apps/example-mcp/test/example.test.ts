@@ -280,7 +280,8 @@ describe('main.ts', () => {
     const exited = new Promise<number | null>((resolve) =>
       child.on('exit', (code) => resolve(code)),
     )
-    for (let i = 0; i < 100 && !stdout.includes('"listening"'); i++)
+    // Generous: on a loaded 2-core CI machine a cold start can take many seconds.
+    for (let i = 0; i < 600 && !stdout.includes('"listening"'); i++)
       await new Promise((r) => setTimeout(r, 100))
     const first = JSON.parse(stdout.split('\n')[0] ?? '{}')
     assert.equal(first.msg, 'listening')

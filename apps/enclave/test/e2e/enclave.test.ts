@@ -148,7 +148,7 @@ before(async () => {
     DAUTH_ENCLAVE_DEV_UPSTREAMS: '1',
     DAUTH_ENCLAVE_EXTRA_CA: pki.caFile,
     DAUTH_ENCLAVE_TEST_HOOKS: '1',
-    DAUTH_ENCLAVE_UPSTREAM_TIMEOUT_MS: '1500',
+    DAUTH_ENCLAVE_UPSTREAM_TIMEOUT_MS: '5000',
   })
   recipient = await attestedKey(enclave.url, stateDir)
   caller = await makeCaller(as, enclave.url, enclave.enclaveUrl)
@@ -729,7 +729,7 @@ describe('dispatch: request validation and limits', () => {
   })
 
   it('maps a slow upstream to 504 upstream_timeout', async () => {
-    const answer = await call(record, { method: 'GET', path: '/slow', query: { ms: '4000' } })
+    const answer = await call(record, { method: 'GET', path: '/slow', query: { ms: '9000' } })
     assert.equal(answer.status, 504)
     assert.deepEqual(answer.json, {
       error: 'upstream_timeout',
