@@ -8,6 +8,6 @@ export {
 } from './devState.ts'
 export type { DevStateOptions, DevStatePaths } from './devState.ts'
 export { freePort, REPO_ROOT, startStack } from './stack.ts'
-export type { ServiceName, Stack, StackOptions } from './stack.ts'
+export type { ServiceInstance, ServiceName, Stack, StackOptions } from './stack.ts'
 export { runDemoFlow } from './demoFlow.ts'
 export type { DemoFlowOptions, DemoFlowResult } from './demoFlow.ts'
