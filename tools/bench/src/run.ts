@@ -1,0 +1,162 @@
+/**
+ * `pnpm bench`: every package bench (`bench/*.bench.ts` under packages/* and apps/*), one after
+ * another, then the resource-server bench; writes bench/report.md and bench/report.json at the
+ * repository root. Each bench runs as `node <file>` in its package directory with
+ * BENCH_JSON_OUT=<root>/bench/results/<package>-<bench>.json; BENCH_QUICK=1 is passed through.
+ * Exit code 1 when a bench failed (the report is written anyway).
+ * Env: BENCH_QUICK, BENCH_REPORT_DIR (default <root>/bench), BENCH_TIMEOUT_MS (per bench),
+ * BENCH_ROOT (repository root; tests), BENCH_RS=0 (skip the RS bench; tests).
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { join, resolve } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { renderAim, renderMachine, renderRsMarkdown } from './report.ts'
+import type { RsBenchResult } from './rs/types.ts'
+import { machineInfo, round } from './stats.ts'
+import { type BenchFile, type BenchRun, discoverBenches, flattenJson, runBench } from './suite.ts'
+
+const root = resolve(process.env.BENCH_ROOT ?? join(import.meta.dirname, '..', '..', '..'))
+const QUICK = process.env.BENCH_QUICK === '1'
+const outDir = resolve(process.env.BENCH_REPORT_DIR ?? join(root, 'bench'))
+const resultsDir = join(outDir, 'results')
+const timeoutMs = Number(process.env.BENCH_TIMEOUT_MS ?? (QUICK ? 120_000 : 1_800_000))
+
+mkdirSync(resultsDir, { recursive: true })
+const started = performance.now()
+const machine = machineInfo()
+const withRs = process.env.BENCH_RS !== '0'
+const benches: BenchFile[] = [...discoverBenches(root)]
+if (withRs) {
+  benches.push({
+    packageDir: resolve(import.meta.dirname, '..'),
+    packageName: '@dauth/bench',
+    file: resolve(import.meta.dirname, 'rs.bench.ts'),
+    relativeFile: 'src/rs.bench.ts',
+  })
+}
+
+const runs: BenchRun[] = []
+for (const bench of benches) {
+  const name = `${bench.packageName.replace(/^@/, '').replace(/\//g, '-')}-${bench.relativeFile.replace(/^.*\//, '').replace(/\.bench\.ts$/, '')}`
+  const jsonOut = join(resultsDir, `${name}.json`)
+  rmSync(jsonOut, { force: true })
+  console.log(`\n=== ${bench.packageName} ${bench.relativeFile} ===`)
+  runs.push(await runBench(bench, { jsonOut, env: process.env, timeoutMs, echo: true }))
+}
+
+const loadAverageAfter = loadavg().map((x) => round(x)) as [number, number, number]
+const rsRun = runs.find((r) => r.bench.relativeFile === 'src/rs.bench.ts')
+const rs = rsRun?.json as RsBenchResult | undefined
+const failed = runs.filter((r) => r.exitCode !== 0)
+const command = `${QUICK ? 'BENCH_QUICK=1 ' : ''}pnpm bench`
+
+const report = {
+  version: 1,
+  generatedAt: new Date().toISOString(),
+  command,
+  quick: QUICK,
+  seconds: round((performance.now() - started) / 1000, 1),
+  machine,
+  loadAverageAfter,
+  note: 'Figures from a shared machine: compare ratios measured in the same run, not absolute numbers across runs.',
+  benches: runs.map((r) => ({
+    package: r.bench.packageName,
+    file: r.bench.relativeFile,
+    exitCode: r.exitCode,
+    timedOut: r.timedOut,
+    seconds: round(r.seconds, 1),
+    jsonSource: r.jsonSource,
+    ...(r.jsonFile ? { jsonFile: r.jsonFile } : {}),
+    ...(r.json !== undefined ? { result: r.json } : {}),
+    stdout: r.stdout,
+    ...(r.exitCode !== 0 ? { stderr: r.stderr.slice(-4000) } : {}),
+  })),
+  aims: rs?.aims ?? [],
+}
+writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`)
+
+const md: string[] = [
+  `# Benchmark report${QUICK ? ' (BENCH_QUICK=1 smoke run — figures not meaningful)' : ''}`,
+  '',
+  `Generated ${report.generatedAt} by \`${command}\` in ${report.seconds} s.`,
+  '',
+  '## Machine',
+  '',
+  renderMachine(machine, loadAverageAfter),
+  '',
+  `> ${report.note}`,
+  '',
+  '## Summary',
+  '',
+  '| package | bench | exit | seconds | JSON |',
+  '|---|---|---:|---:|---|',
+  ...runs.map(
+    (r) =>
+      `| ${r.bench.packageName} | ${r.bench.relativeFile} | ${r.timedOut ? 'timeout' : String(r.exitCode)} | ${round(r.seconds, 1)} | ${r.jsonSource} |`,
+  ),
+  '',
+]
+const packageAims = runs.flatMap((r) =>
+  r === rsRun || r.json === undefined
+    ? []
+    : flattenJson(r.json)
+        .filter(([key]) => /aim|_met$/i.test(key))
+        .map(
+          ([key, value]) =>
+            `- ${r.bench.packageName} ${r.bench.relativeFile}: \`${key}\` = ${value}`,
+        ),
+)
+if ((rs?.aims.length ?? 0) > 0 || packageAims.length > 0) {
+  md.push(
+    '## Aims',
+    '',
+    ...(rs?.aims ?? []).map((aim) => `- RS: ${renderAim(aim)}`),
+    ...packageAims,
+    '',
+  )
+}
+if (rs) {
+  md.push('## Resource server (tools/bench/src/rs.bench.ts)', '', renderRsMarkdown(rs), '')
+}
+for (const r of runs) {
+  if (r === rsRun && rs) continue
+  md.push(`## ${r.bench.packageName} — ${r.bench.relativeFile}`, '')
+  if (r.exitCode !== 0) {
+    md.push(
+      `**failed** (exit ${String(r.exitCode)}${r.timedOut ? ', timed out' : ''})`,
+      '',
+      '```',
+      r.stderr.trim().split('\n').slice(-30).join('\n'),
+      '```',
+      '',
+    )
+  }
+  if (r.json !== undefined) {
+    md.push(
+      `Figures (${r.jsonSource}${r.jsonFile ? `: ${r.jsonFile.replace(`${root}/`, '')}` : ''}):`,
+      '',
+      '| figure | value |',
+      '|---|---|',
+    )
+    for (const [key, value] of flattenJson(r.json))
+      md.push(`| ${key} | ${value.replace(/\|/g, '\\|')} |`)
+    md.push('')
+  }
+  md.push(
+    r.json === undefined ? 'Output (no JSON written; verbatim):' : 'Output:',
+    '',
+    '```',
+    r.stdout.trimEnd(),
+    '```',
+    '',
+  )
+}
+writeFileSync(join(outDir, 'report.md'), `${md.join('\n')}\n`)
+console.log(`\nReport: ${join(outDir, 'report.md')} and report.json (${report.seconds} s)`)
+if (failed.length > 0) {
+  console.error(
+    `Failed: ${failed.map((r) => `${r.bench.packageName} ${r.bench.relativeFile}`).join(', ')}`,
+  )
+  process.exitCode = 1
+}
