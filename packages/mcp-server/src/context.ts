@@ -5,6 +5,13 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js'
+import type {
+  CreateMessageRequestParams,
+  CreateMessageResult,
+  ElicitRequestFormParams,
+  ElicitResult,
+  LoggingLevel,
+} from '@modelcontextprotocol/sdk/types.js'
 import type { VerifiedClaims } from './authorization/jwt.ts'
 import type { DispatchRequest, DispatchResponse } from './dispatch/client.ts'
 import { MCPServerError } from './errors.ts'
@@ -30,6 +37,29 @@ export interface ToolContext {
    * (a name in the token's `connections` claim). Throws `DispatchError`.
    */
   dispatch(connection: string, request: DispatchRequest): Promise<DispatchResponse>
+  /** The MCP session id (`undefined` on a stateless server). */
+  readonly sessionId: string | undefined
+  /**
+   * Close the call's SSE stream now; the client reconnects with `Last-Event-ID` and gets the
+   * result from the event store. A no-op without `sessions.resumability`.
+   */
+  closeStream(): void
+  /** Aborted when the client cancels the call or the connection closes. */
+  readonly signal: AbortSignal
+  /**
+   * Report progress (`notifications/progress`) — a no-op when the caller sent no
+   * `progressToken`.
+   */
+  progress(progress: number, total?: number, message?: string): Promise<void>
+  /**
+   * Send a log message (`notifications/message`) on the call's stream. Needs the `logging`
+   * option; messages below the level the client set with `logging/setLevel` are dropped.
+   */
+  log(level: LoggingLevel, data: unknown, logger?: string): Promise<void>
+  /** Ask the client's LLM (`sampling/createMessage`). Rejects if the client lacks `sampling`. */
+  sample(params: CreateMessageRequestParams): Promise<CreateMessageResult>
+  /** Ask the user (`elicitation/create`, form mode). Rejects if the client lacks `elicitation`. */
+  elicit(params: ElicitRequestFormParams): Promise<ElicitResult>
 }
 
 const storage = new AsyncLocalStorage<ToolContext>()

@@ -70,7 +70,24 @@ export {
   type ProtectedResourceMetadata,
 } from './metadata/prm.ts'
 export {
+  type PromptArgs,
+  type PromptDefinition,
+  type PromptOptions,
+  prompt,
+} from './prompts/prompt.ts'
+export {
+  type ResourceDefinition,
+  type ResourceMetadata,
+  type ResourceReader,
+  type ResourceTemplateDefinition,
+  type ResourceTemplateReader,
+  resource,
+  resourceTemplate,
+  type VariableCompleter,
+} from './resources/resource.ts'
+export {
   type AuthorizationOptions,
+  type Collectable,
   MCPServer,
   type MCPServerOptions,
   type RunningServer,

@@ -9,10 +9,29 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { MemoryReplayStore, RedisReplayStore, type ReplayStore } from '@dauth/protocol'
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js'
-import { McpServer, type RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js'
+import {
+  McpServer,
+  type RegisteredTool,
+  ResourceTemplate,
+} from '@modelcontextprotocol/sdk/server/mcp.js'
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import { normalizeObjectSchema } from '@modelcontextprotocol/sdk/server/zod-compat.js'
+import { toJsonSchemaCompat } from '@modelcontextprotocol/sdk/server/zod-json-schema-compat.js'
+import {
+  type CallToolResult,
+  CreateMessageResultSchema,
+  ElicitResultSchema,
+  type LoggingLevel,
+  ListToolsRequestSchema,
+  type ListToolsResult,
+  LoggingLevelSchema,
+  SetLevelRequestSchema,
+  type Tool,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js'
 import { Redis } from 'ioredis'
+import { z } from 'zod'
 import {
   type AuthFailure,
   type AuthorizeResult,
@@ -41,6 +60,9 @@ import {
   PROTECTED_RESOURCE_METADATA_PATH,
   type ProtectedResourceMetadata,
 } from './metadata/prm.ts'
+import type { PromptDefinition } from './prompts/prompt.ts'
+import type { ResourceDefinition, ResourceTemplateDefinition } from './resources/resource.ts'
+import { MemoryEventStore } from './transport/events.ts'
 import { toWebRequest, writeWebResponse } from './transport/node.ts'
 import {
   corsHeaders,
@@ -130,7 +152,28 @@ export interface MCPServerOptions {
    * A session is bound to the token's `iss` + `sub` that opened it; another caller gets 404.
    */
   sessions?: SessionOptions
+  /**
+   * Advertise the `logging` capability: clients may call `logging/setLevel`, tools log with
+   * `getContext().log()`. Default `false`.
+   */
+  logging?: boolean
+  /**
+   * Advertise `resources.subscribe`: clients may `resources/subscribe` / `unsubscribe`, and
+   * `notifyResourceUpdated(uri)` tells the subscribed sessions. Needs `sessions`. Default `false`.
+   */
+  resourceSubscriptions?: boolean
 }
+
+/** Anything `MCPServer.collect` accepts. */
+export type Collectable =
+  | ToolDefinition
+  | ResourceDefinition
+  | ResourceTemplateDefinition
+  | PromptDefinition
+
+const LOG_SEVERITY = new Map<LoggingLevel, number>(
+  LoggingLevelSchema.options.map((level, index) => [level, index]),
+)
 
 /** Options of stateful sessions. */
 export interface SessionOptions {
@@ -139,6 +182,12 @@ export interface SessionOptions {
   idleTimeoutSeconds?: number
   /** Maximum concurrent sessions (default 10 000; more → 503). */
   maxSessions?: number
+  /**
+   * SSE resumability (SEP-1699): every SSE stream opens with a priming event (`id`, `retry`),
+   * messages are kept per session (bounded, in memory) and replayed after `Last-Event-ID`, so
+   * a tool may `getContext().closeStream()` and the client polls for its result. Default off.
+   */
+  resumability?: boolean | { maxEvents?: number; retryIntervalMs?: number }
 }
 
 interface Session {
@@ -232,6 +281,12 @@ export class MCPServer {
   >
   readonly #dpop: DpopPolicy
   readonly #tools = new Map<string, ToolDefinition>()
+  readonly #resources = new Map<string, ResourceDefinition | ResourceTemplateDefinition>()
+  readonly #prompts = new Map<string, PromptDefinition>()
+  /** Subscribed URIs per live `McpServer` (stateful sessions). */
+  readonly #subscriptions = new Map<McpServer, Set<string>>()
+  /** `logging/setLevel` per session id. */
+  readonly #logLevels = new Map<string, LoggingLevel>()
   readonly #setups: ((mcp: McpServer) => void)[] = []
   readonly #dispatch: DispatchClient | undefined
   readonly #redis: Redis | undefined
@@ -326,15 +381,30 @@ export class MCPServer {
   }
 
   /**
-   * Add tools.
+   * Add tools, resources, resource templates and prompts (from {@link tool}, `resource`,
+   * `resourceTemplate`, `prompt`).
    *
+   * @throws MCPServerError `ERR_DUPLICATE_TOOL` for a tool name, `ERR_CONFIG` for a resource or
+   *   prompt name already collected
    * @example
    * ```ts
    * server.collect(tool({ description: 'Delete file', requiredScopes: ['files:delete'] }, deleteFile))
    * ```
    */
-  collect(...tools: ToolDefinition[]): this {
-    for (const definition of tools) {
+  collect(...definitions: Collectable[]): this {
+    for (const definition of definitions) {
+      if ('kind' in definition) {
+        const map: Map<string, Collectable> =
+          definition.kind === 'prompt' ? this.#prompts : this.#resources
+        if (map.has(definition.name)) {
+          throw new MCPServerError(
+            'ERR_CONFIG',
+            `${definition.kind === 'prompt' ? 'Prompt' : 'Resource'} "${definition.name}" is already collected`,
+          )
+        }
+        map.set(definition.name, definition)
+        continue
+      }
       if (this.#tools.has(definition.name)) {
         throw new MCPServerError(
           'ERR_DUPLICATE_TOOL',
@@ -344,6 +414,18 @@ export class MCPServer {
       this.#tools.set(definition.name, definition)
     }
     return this
+  }
+
+  /**
+   * Send `notifications/resources/updated` to every session subscribed to `uri` (option
+   * `resourceSubscriptions`). Resolves once sent.
+   */
+  async notifyResourceUpdated(uri: string): Promise<void> {
+    const sends: Promise<void>[] = []
+    for (const [mcp, uris] of this.#subscriptions) {
+      if (uris.has(uri)) sends.push(mcp.server.sendResourceUpdated({ uri }).catch(() => undefined))
+    }
+    await Promise.all(sends)
   }
 
   /**
@@ -617,14 +699,22 @@ export class MCPServer {
     }
     this.#startSweeper(limits.idleTimeoutSeconds ?? 600)
     const { mcp, tools } = this.#createMcpServer(authInfo)
+    const resumability = limits.resumability === true ? {} : limits.resumability || undefined
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: this.#options.enableJsonResponse ?? false,
+      ...(resumability
+        ? {
+            eventStore: new MemoryEventStore(resumability.maxEvents),
+            retryInterval: resumability.retryIntervalMs ?? 1000,
+          }
+        : {}),
       onsessioninitialized: (id) => {
         this.#sessions.set(id, { transport, mcp, tools, owner, lastSeen: Date.now() })
       },
       onsessionclosed: (id) => {
         this.#sessions.delete(id)
+        this.#logLevels.delete(id)
         mcp.close().catch(() => undefined)
       },
     })
@@ -640,6 +730,7 @@ export class MCPServer {
         for (const [id, session] of this.#sessions) {
           if (session.lastSeen < cutoff) {
             this.#sessions.delete(id)
+            this.#logLevels.delete(id)
             session.mcp.close().catch(() => undefined)
           }
         }
@@ -785,6 +876,8 @@ export class MCPServer {
           ...(definition.title !== undefined ? { title: definition.title } : {}),
           description: definition.description,
           ...(definition.inputSchema ? { inputSchema: definition.inputSchema } : {}),
+          // Raw JSON Schema tools: the SDK passes the arguments through; #wrap validates them.
+          ...(definition.inputJsonSchema ? { inputSchema: z.looseObject({}) } : {}),
           ...(definition.outputSchema ? { outputSchema: definition.outputSchema } : {}),
           ...(definition.annotations ? { annotations: definition.annotations } : {}),
         },
@@ -793,8 +886,108 @@ export class MCPServer {
       tools.push([definition, registered])
     }
     this.#applyVisibility(tools, authInfo)
+    if (tools.some(([definition]) => definition.inputJsonSchema))
+      this.#listToolsVerbatim(mcp, tools)
+    this.#registerResourcesAndPrompts(mcp)
     for (const setup of this.#setups) setup(mcp)
     return { mcp, tools }
+  }
+
+  /** `tools/list` as the SDK answers it, but raw JSON Schemas listed verbatim. */
+  #listToolsVerbatim(mcp: McpServer, tools: [ToolDefinition, RegisteredTool][]): void {
+    const schemaOf = (shape: z.ZodRawShape | undefined, pipeStrategy: 'input' | 'output') => {
+      const object = normalizeObjectSchema(shape)
+      return object
+        ? (toJsonSchemaCompat(object, { strictUnions: true, pipeStrategy }) as Tool['inputSchema'])
+        : undefined
+    }
+    mcp.server.setRequestHandler(
+      ListToolsRequestSchema,
+      (): ListToolsResult => ({
+        tools: tools
+          .filter(([, registered]) => registered.enabled)
+          .map(([definition]) => {
+            const outputSchema = schemaOf(definition.outputSchema, 'output')
+            return {
+              name: definition.name,
+              ...(definition.title !== undefined ? { title: definition.title } : {}),
+              description: definition.description,
+              inputSchema: (definition.inputJsonSchema?.schema as
+                | Tool['inputSchema']
+                | undefined) ??
+                schemaOf(definition.inputSchema, 'input') ?? { type: 'object', properties: {} },
+              ...(outputSchema ? { outputSchema } : {}),
+              ...(definition.annotations ? { annotations: definition.annotations } : {}),
+            }
+          }),
+      }),
+    )
+  }
+
+  #registerResourcesAndPrompts(mcp: McpServer): void {
+    for (const definition of this.#resources.values()) {
+      if (definition.kind === 'resource') {
+        mcp.registerResource(definition.name, definition.uri, definition.metadata, (uri) =>
+          definition.read(uri),
+        )
+      } else {
+        const complete = Object.fromEntries(
+          Object.entries(definition.complete).map(([name, fn]) => [
+            name,
+            (value: string) => fn(value),
+          ]),
+        )
+        mcp.registerResource(
+          definition.name,
+          new ResourceTemplate(definition.uriTemplate, { list: undefined, complete }),
+          definition.metadata,
+          (uri, variables) => definition.read(uri, variables),
+        )
+      }
+    }
+    for (const definition of this.#prompts.values()) {
+      const config = {
+        ...(definition.title !== undefined ? { title: definition.title } : {}),
+        ...(definition.description !== undefined ? { description: definition.description } : {}),
+      }
+      const argsSchema = definition.argsSchema
+      if (argsSchema) {
+        mcp.registerPrompt(definition.name, { ...config, argsSchema }, (args) =>
+          definition.handler(args),
+        )
+      } else {
+        mcp.registerPrompt(definition.name, config, () => definition.handler({}))
+      }
+    }
+    if (this.#options.logging) {
+      mcp.server.registerCapabilities({ logging: {} })
+      mcp.server.setRequestHandler(SetLevelRequestSchema, (request, extra) => {
+        if (extra.sessionId !== undefined)
+          this.#logLevels.set(extra.sessionId, request.params.level)
+        return {}
+      })
+    }
+    if (this.#options.resourceSubscriptions) {
+      mcp.server.registerCapabilities({ resources: { subscribe: true } })
+      mcp.server.setRequestHandler(SubscribeRequestSchema, (request) => {
+        let uris = this.#subscriptions.get(mcp)
+        if (!uris) {
+          uris = new Set()
+          this.#subscriptions.set(mcp, uris)
+        }
+        uris.add(request.params.uri)
+        return {}
+      })
+      mcp.server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
+        this.#subscriptions.get(mcp)?.delete(request.params.uri)
+        return {}
+      })
+      const onclose = mcp.server.onclose
+      mcp.server.onclose = () => {
+        this.#subscriptions.delete(mcp)
+        onclose?.()
+      }
+    }
   }
 
   #wrap(
@@ -811,13 +1004,29 @@ export class MCPServer {
       if (missing.length > 0) {
         return insufficientScopeResult(definition.name, definition.requiredScopes, missing)
       }
-      const context = this.#toolContext(extra.authInfo)
+      const invalid = definition.inputJsonSchema?.validate(args)
+      if (invalid !== undefined) {
+        return {
+          content: [
+            {
+              type: 'text',
+              text: `MCP error -32602: Input validation error: Invalid arguments for tool ${definition.name}: ${invalid}`,
+            },
+          ],
+          isError: true,
+        }
+      }
+      const context = this.#toolContext(extra)
       return toCallToolResult(await runWithContext(context, () => definition.handler(args, extra)))
     }
-    return definition.inputSchema ? run : (extra: ToolExtra) => run({}, extra)
+    return definition.inputSchema || definition.inputJsonSchema
+      ? run
+      : (extra: ToolExtra) => run({}, extra)
   }
 
-  #toolContext(authInfo: AuthInfo | undefined): ToolContext {
+  #toolContext(extra: ToolExtra): ToolContext {
+    const authInfo = extra.authInfo
+    const logLevels = this.#logLevels
     const claims = authInfo?.extra as VerifiedClaims | undefined
     const dispatchClient = this.#dispatch
     return {
@@ -836,6 +1045,43 @@ export class MCPServer {
         }
         return dispatchClient.dispatch({ token: authInfo.token, claims }, connection, request)
       },
+      sessionId: extra.sessionId,
+      signal: extra.signal,
+      closeStream: () => {
+        extra.closeSSEStream?.()
+      },
+      progress: async (progress, total, message) => {
+        const progressToken = extra._meta?.progressToken
+        if (progressToken === undefined) return
+        await extra.sendNotification({
+          method: 'notifications/progress',
+          params: {
+            progressToken,
+            progress,
+            ...(total !== undefined ? { total } : {}),
+            ...(message !== undefined ? { message } : {}),
+          },
+        })
+      },
+      log: async (level, data, logger) => {
+        if (!this.#options.logging) {
+          throw new MCPServerError('ERR_CONFIG', 'log() needs the `logging` option')
+        }
+        const minimum = extra.sessionId !== undefined ? logLevels.get(extra.sessionId) : undefined
+        if (
+          minimum !== undefined &&
+          (LOG_SEVERITY.get(level) ?? 0) < (LOG_SEVERITY.get(minimum) ?? 0)
+        )
+          return
+        await extra.sendNotification({
+          method: 'notifications/message',
+          params: { level, data, ...(logger !== undefined ? { logger } : {}) },
+        })
+      },
+      sample: (params) =>
+        extra.sendRequest({ method: 'sampling/createMessage', params }, CreateMessageResultSchema),
+      elicit: (params) =>
+        extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema),
     }
   }
 

@@ -10,8 +10,20 @@ import type {
   ServerRequest,
   ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js'
+import { Ajv2020 } from 'ajv/dist/2020.js'
 import type { z } from 'zod'
 import { MCPServerError } from '../errors.ts'
+
+/** A raw JSON Schema (2020-12) object schema for a tool's arguments. */
+export interface JsonObjectSchema {
+  type: 'object'
+  [keyword: string]: unknown
+}
+
+/** Validates arguments against a raw JSON Schema: `undefined` when valid, else the error text. */
+type ArgumentsValidator = (args: unknown) => string | undefined
+
+const ajv = new Ajv2020({ strict: false, allErrors: false })
 
 /** The second argument of a tool handler: the official SDK's request extra (incl. `authInfo`). */
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>
@@ -43,6 +55,12 @@ export interface ToolOptions<Shape extends z.ZodRawShape | undefined> {
   requiredScopes?: readonly string[]
   /** Zod shape of the arguments (validated by the official SDK). */
   inputSchema?: Shape
+  /**
+   * The arguments as a raw JSON Schema 2020-12 object schema instead (listed verbatim, e.g.
+   * with `$defs`, `$ref`, `additionalProperties`, `if`/`then`; validated with Ajv). Exclusive
+   * with `inputSchema`.
+   */
+  inputJsonSchema?: JsonObjectSchema
   /** Zod shape of `structuredContent`, if the tool returns one. */
   outputSchema?: z.ZodRawShape
   annotations?: ToolAnnotations
@@ -55,6 +73,8 @@ export interface ToolDefinition {
   readonly description: string
   readonly requiredScopes: readonly string[]
   readonly inputSchema: z.ZodRawShape | undefined
+  /** The raw JSON Schema of the arguments, and its compiled validator. */
+  readonly inputJsonSchema: { schema: JsonObjectSchema; validate: ArgumentsValidator } | undefined
   readonly outputSchema: z.ZodRawShape | undefined
   readonly annotations: ToolAnnotations | undefined
   readonly handler: (
@@ -90,12 +110,39 @@ export function tool<Shape extends z.ZodRawShape | undefined = undefined>(
   if (!TOOL_NAME.test(name)) {
     throw new MCPServerError('ERR_CONFIG', 'A tool needs a name of [A-Za-z0-9_.-]{1,128}')
   }
+  if (options.inputSchema && options.inputJsonSchema) {
+    throw new MCPServerError(
+      'ERR_CONFIG',
+      `Tool "${name}": inputSchema or inputJsonSchema, not both`,
+    )
+  }
+  let inputJsonSchema: ToolDefinition['inputJsonSchema']
+  if (options.inputJsonSchema) {
+    const schema = options.inputJsonSchema
+    if (schema.type !== 'object') {
+      throw new MCPServerError('ERR_CONFIG', `Tool "${name}": inputJsonSchema needs type "object"`)
+    }
+    let check: ReturnType<typeof ajv.compile>
+    try {
+      check = ajv.compile(schema)
+    } catch {
+      throw new MCPServerError(
+        'ERR_CONFIG',
+        `Tool "${name}": inputJsonSchema is not a valid schema`,
+      )
+    }
+    inputJsonSchema = {
+      schema,
+      validate: (args) => (check(args) ? undefined : ajv.errorsText(check.errors)),
+    }
+  }
   return {
     name,
     title: options.title,
     description: options.description,
     requiredScopes: [...new Set(options.requiredScopes ?? [])],
     inputSchema: options.inputSchema,
+    inputJsonSchema,
     outputSchema: options.outputSchema,
     annotations: options.annotations,
     handler: handler as ToolDefinition['handler'],

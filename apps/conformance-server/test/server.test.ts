@@ -1,0 +1,117 @@
+// The fixture server answers the suite's discovery requests; Host checks stay on.
+import assert from 'node:assert/strict'
+import { request } from 'node:http'
+import { after, before, describe, test } from 'node:test'
+import { startConformanceServer } from '../src/index.ts'
+
+const HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-protocol-version': '2025-11-25',
+}
+
+function sseData(text: string): unknown[] {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('data: ') && line.length > 6)
+    .map((line) => JSON.parse(line.slice(6)) as unknown)
+}
+
+describe('conformance server', () => {
+  let server: { url: string; close(): Promise<void> }
+  before(async () => {
+    server = await startConformanceServer({ port: 0 })
+  })
+  after(() => server.close())
+
+  test('initialize, then list tools, resources and prompts in the session', async () => {
+    const init = await fetch(server.url, {
+      method: 'POST',
+      headers: HEADERS,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-11-25',
+          capabilities: {},
+          clientInfo: { name: 'test', version: '1' },
+        },
+      }),
+    })
+    assert.equal(init.status, 200)
+    const sessionId = init.headers.get('mcp-session-id') ?? ''
+    assert.notEqual(sessionId, '')
+    const [initResult] = sseData(await init.text()) as [
+      { result: { capabilities: Record<string, unknown> } },
+    ]
+    assert.deepEqual(initResult.result.capabilities, {
+      tools: { listChanged: true },
+      resources: { listChanged: true, subscribe: true },
+      prompts: { listChanged: true },
+      completions: {},
+      logging: {},
+    })
+    const list = async (method: string): Promise<string[]> => {
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: { ...HEADERS, 'mcp-session-id': sessionId },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method }),
+      })
+      assert.equal(response.status, 200)
+      const [message] = sseData(await response.text()) as [
+        { result: Record<string, { name: string }[]> },
+      ]
+      return Object.values(message.result)[0]?.map((item) => item.name) ?? []
+    }
+    assert.deepEqual(await list('tools/list'), [
+      'test_simple_text',
+      'test_image_content',
+      'test_audio_content',
+      'test_embedded_resource',
+      'test_multiple_content_types',
+      'test_tool_with_logging',
+      'test_tool_with_progress',
+      'test_error_handling',
+      'test_sampling',
+      'test_elicitation',
+      'test_elicitation_sep1034_defaults',
+      'test_elicitation_sep1330_enums',
+      'json_schema_2020_12_tool',
+      'test_reconnection',
+    ])
+    assert.deepEqual(await list('resources/list'), [
+      'static-text',
+      'static-binary',
+      'watched-resource',
+    ])
+    assert.deepEqual(await list('prompts/list'), [
+      'test_simple_prompt',
+      'test_prompt_with_arguments',
+      'test_prompt_with_embedded_resource',
+      'test_prompt_with_image',
+    ])
+  })
+
+  test('a foreign Host is refused with 403 (DNS rebinding protection stays on)', async () => {
+    const url = new URL(server.url)
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: { ...HEADERS, host: 'evil.example.com' },
+        },
+        (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        },
+      )
+      req.on('error', reject)
+      req.end('{}')
+    })
+    assert.equal(status, 403)
+  })
+})
