@@ -17,6 +17,7 @@ export const DAUTH_CLIENT_ERROR_CODES = [
   'ERR_HTTP_STATUS',
   'ERR_INVALID_RESPONSE',
   'ERR_CONFIGURATION',
+  'ERR_MCP_REQUEST',
 ] as const
 
 /** The closed union of SDK error codes. */
@@ -48,9 +49,20 @@ export class DAuthClientError extends Error {
 export class DiscoveryError extends DAuthClientError {
   /** URLs fetched, in the order they were tried. */
   readonly attempted: readonly string[]
-  constructor(message: string, attempted: readonly string[], options?: { cause?: unknown }) {
-    super('ERR_DISCOVERY_FAILED', message, options)
+  /** `true` when every URL answered but none had the metadata (nothing is published there). */
+  readonly notFound: boolean
+  constructor(
+    message: string,
+    attempted: readonly string[],
+    options?: { cause?: unknown; notFound?: boolean },
+  ) {
+    super(
+      'ERR_DISCOVERY_FAILED',
+      message,
+      options?.cause !== undefined ? { cause: options.cause } : undefined,
+    )
     this.attempted = attempted
+    this.notFound = options?.notFound ?? false
   }
 }
 
@@ -189,5 +201,20 @@ export class InvalidResponseError extends DAuthClientError {
 export class ConfigurationError extends DAuthClientError {
   constructor(message: string) {
     super('ERR_CONFIGURATION', message)
+  }
+}
+
+/** The MCP server answered a request with a JSON-RPC error (stateless 2026-07-28 transport). */
+export class McpRequestError extends DAuthClientError {
+  /** The request's method, e.g. `tools/call`. */
+  readonly method: string
+  /** JSON-RPC error code (e.g. `-32602`, `-32022`). */
+  readonly rpcCode: number
+  readonly data: unknown
+  constructor(method: string, rpcCode: number, message: string, data?: unknown) {
+    super('ERR_MCP_REQUEST', `${method} failed with JSON-RPC error ${rpcCode}: ${message}`)
+    this.method = method
+    this.rpcCode = rpcCode
+    this.data = data
   }
 }

@@ -14,6 +14,17 @@ export {
   type ClientCredentialsAuthOptions,
 } from './auth/clientCredentials.ts'
 export {
+  JWT_BEARER_GRANT_TYPE,
+  JwtBearerAuth,
+  type AssertionTarget,
+  type JwtBearerAuthOptions,
+} from './auth/jwtBearer.ts'
+export {
+  ID_JAG_TOKEN_TYPE,
+  requestIdJag,
+  type RequestIdJagOptions,
+} from './oauth/tokenExchange.ts'
+export {
   BearerAuth,
   DPoPAuth,
   type AccessTokenSource,
@@ -55,13 +66,23 @@ export {
   InsufficientScopeError,
   InvalidResponseError,
   IssuerMismatchError,
+  McpRequestError,
   ResourceMismatchError,
   UnauthorizedError,
   type AuthorizationResponseReason,
   type DAuthClientErrorCode,
 } from './errors.ts'
 export type { FetchLike } from './internal/http.ts'
-export { MCPClient, parseMissingScopes, type MCPClientOptions } from './mcp/client.ts'
+export {
+  applyElicitationDefaults,
+  MCPClient,
+  parseMissingScopes,
+  type ElicitationHandler,
+  type ElicitationRequest,
+  type MCPClientOptions,
+} from './mcp/client.ts'
+export { encodeHeaderValue, toolHeaderMap, type ToolHeaderMap } from './mcp/headers.ts'
+export { STATELESS_PROTOCOL_VERSIONS } from './mcp/stateless.ts'
 export { toOAuthClientProvider } from './mcp/oauthProvider.ts'
 export {
   registerClient,

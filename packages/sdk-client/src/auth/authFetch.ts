@@ -1,12 +1,15 @@
 import { createDpopProof, normalizeHtu } from '@dauth/protocol'
-import { discoverAuthorizationServerMetadata } from '../discovery/authorizationServer.ts'
+import {
+  discoverAuthorizationServerMetadata,
+  type AuthorizationServerMetadata,
+} from '../discovery/authorizationServer.ts'
 import {
   discoverProtectedResourceMetadata,
   parseResourceChallenge,
 } from '../discovery/protectedResource.ts'
-import { InsufficientScopeError, UnauthorizedError } from '../errors.ts'
+import { DiscoveryError, InsufficientScopeError, UnauthorizedError } from '../errors.ts'
 import { defaultFetch, discardBody, splitScope, type FetchLike } from '../internal/http.ts'
-import type { ClientAuth } from './types.ts'
+import type { ClientAuth, DiscoveredAuthorization } from './types.ts'
 
 /** Options of {@link authFetch}. */
 export interface AuthFetchOptions {
@@ -16,6 +19,43 @@ export interface AuthFetchOptions {
   readonly maxStepUps?: number
   /** Extra headers for discovery requests (e.g. `MCP-Protocol-Version`). */
   readonly discoveryHeaders?: Record<string, string>
+  /**
+   * When the server publishes no protected resource metadata, treat its origin as the
+   * authorization server, as MCP 2025-03-26 did: AS metadata there, else its default
+   * `/authorize`, `/token` and `/register` endpoints (default `true`).
+   */
+  readonly legacyDiscovery?: boolean
+}
+
+/** MCP 2025-03-26 "Server Metadata Discovery" and "Fallbacks for Servers without Metadata Discovery". */
+function legacyDiscovery(
+  url: URL,
+  scopes: string[],
+  metadataFor: (issuer: string) => Promise<AuthorizationServerMetadata>,
+): DiscoveredAuthorization {
+  const origin = url.origin
+  return {
+    resource: `${origin}${url.pathname}`,
+    authorizationServers: [origin],
+    scopes,
+    async metadataFor(issuer) {
+      try {
+        return await metadataFor(issuer)
+      } catch (error) {
+        if (!(error instanceof DiscoveryError && error.notFound) || issuer !== origin) throw error
+        return {
+          issuer: origin,
+          authorization_endpoint: `${origin}/authorize`,
+          token_endpoint: `${origin}/token`,
+          registration_endpoint: `${origin}/register`,
+          response_types_supported: ['code'],
+          grant_types_supported: ['authorization_code', 'refresh_token'],
+          // PKCE was already mandatory (OAuth 2.1) in 2025-03-26.
+          code_challenge_methods_supported: ['S256'],
+        }
+      }
+    },
+  }
 }
 
 /**
@@ -40,6 +80,39 @@ export interface AuthFetchOptions {
 export function authFetch(auth: ClientAuth, options: AuthFetchOptions = {}): FetchLike {
   const fetchImpl = options.fetch ?? defaultFetch
   const maxStepUps = options.maxStepUps ?? 2
+  const headers = options.discoveryHeaders
+  const metadataFor = (issuer: string): Promise<AuthorizationServerMetadata> =>
+    discoverAuthorizationServerMetadata(issuer, {
+      fetch: fetchImpl,
+      ...(headers !== undefined ? { headers } : {}),
+    })
+
+  /** MCP discovery: PRM (RFC 9728), else — for 2025-03-26 servers — the server's origin as the AS. */
+  const discover = async (
+    url: URL,
+    wwwAuthenticate: string | null,
+    challengeScope: string | undefined,
+  ): Promise<DiscoveredAuthorization> => {
+    let prm
+    try {
+      prm = await discoverProtectedResourceMetadata(url, {
+        wwwAuthenticate,
+        fetch: fetchImpl,
+        ...(headers !== undefined ? { headers } : {}),
+      })
+    } catch (error) {
+      if (!(error instanceof DiscoveryError && error.notFound) || options.legacyDiscovery === false)
+        throw error
+      return legacyDiscovery(url, splitScope(challengeScope), metadataFor)
+    }
+    return {
+      resource: prm.metadata.resource,
+      authorizationServers: prm.metadata.authorization_servers ?? [],
+      scopes: splitScope(challengeScope ?? prm.metadata.scopes_supported ?? []),
+      metadataFor,
+    }
+  }
+
   return async (input, init) => {
     const url = new URL(input)
     const method = (init?.method ?? 'GET').toUpperCase()
@@ -86,27 +159,25 @@ export function authFetch(auth: ClientAuth, options: AuthFetchOptions = {}): Fet
         if (auth.needsDiscovery() && !discovered) {
           discovered = true
           await discardBody(response)
-          const prm = await discoverProtectedResourceMetadata(url, {
-            wwwAuthenticate,
-            fetch: fetchImpl,
-            ...(options.discoveryHeaders !== undefined
-              ? { headers: options.discoveryHeaders }
-              : {}),
-          })
-          const scopes = splitScope(challenge?.scope ?? prm.metadata.scopes_supported ?? [])
-          await auth.applyDiscovery({
-            resource: prm.metadata.resource,
-            authorizationServers: prm.metadata.authorization_servers ?? [],
-            scopes,
-            metadataFor: (issuer) =>
-              discoverAuthorizationServerMetadata(issuer, {
-                fetch: fetchImpl,
-                ...(options.discoveryHeaders !== undefined
-                  ? { headers: options.discoveryHeaders }
-                  : {}),
-              }),
-          })
+          await auth.applyDiscovery(await discover(url, wwwAuthenticate, challenge?.scope))
           continue
+        }
+        if (
+          token !== undefined &&
+          !refreshed &&
+          !discovered &&
+          challenge?.resourceMetadata !== undefined
+        ) {
+          // The token was refused: the resource may have moved to another authorization
+          // server (SEP-2352). Re-read its metadata; an AS change resets the auth's client.
+          discovered = true
+          const again = await discover(url, wwwAuthenticate, challenge.scope).catch(
+            (error: unknown) => {
+              if (error instanceof DiscoveryError) return undefined
+              throw error
+            },
+          )
+          if (again !== undefined) await auth.applyDiscovery(again)
         }
         if (token !== undefined && !refreshed && (await auth.invalidate())) {
           refreshed = true

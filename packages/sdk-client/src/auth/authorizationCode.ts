@@ -94,6 +94,11 @@ export function AuthorizationCodeAuth(options: AuthorizationCodeAuthOptions): Cl
   let client: ClientAuthentication | undefined
   let requestedScopes: string[] | undefined
   let mustAuthorize = false
+  // A registration (or CIMD choice) belongs to one AS: a new AS means a new client (SEP-2352).
+  session.onIssuerChange = () => {
+    client = undefined
+    requestedScopes = undefined
+  }
 
   const resolveClient = async (
     metadata: AuthorizationServerMetadata,

@@ -56,15 +56,27 @@ export class OAuthSession {
     )
   }
 
+  /** Called when discovery moved the resource to another authorization server (SEP-2352). */
+  onIssuerChange: (() => void) | undefined
+
   async applyDiscovery(discovered: DiscoveredAuthorization): Promise<void> {
-    if (this.issuer !== undefined) {
+    if (this.issuer !== undefined && !discovered.authorizationServers.includes(this.issuer)) {
       // Credentials go only to the AS they were configured for.
-      if (!discovered.authorizationServers.includes(this.issuer)) {
+      if (this.config.issuer !== undefined) {
         throw new ConfigurationError(
           `The resource does not list the configured issuer ${this.issuer} in authorization_servers`,
         )
       }
-    } else {
+      // SEP-2352: the resource moved to another AS. Nothing obtained from the old one
+      // (client registration, tokens, endpoints) may be presented to the new one.
+      this.issuer = undefined
+      this.metadata = undefined
+      this.#tokens = undefined
+      this.#loaded = false
+      if (this.config.tokenEndpoint === undefined) this.#tokenEndpoint = undefined
+      this.onIssuerChange?.()
+    }
+    if (this.issuer === undefined) {
       const first = discovered.authorizationServers[0]
       if (first === undefined) {
         throw new DiscoveryError('Protected resource metadata lists no authorization_servers', [])
@@ -73,7 +85,9 @@ export class OAuthSession {
     }
     this.resource ??= discovered.resource
     if (this.scopes.length === 0) this.scopes = [...discovered.scopes]
-    if (this.#tokenEndpoint === undefined) this.metadata = await discovered.metadataFor(this.issuer)
+    if (this.#tokenEndpoint === undefined && this.metadata === undefined) {
+      this.metadata = await discovered.metadataFor(this.issuer)
+    }
   }
 
   /** AS metadata, discovered once when an issuer is known. */

@@ -102,5 +102,7 @@ export async function discoverAuthorizationServerMetadata(
     if (body.issuer !== issuer) throw new IssuerMismatchError(issuer, body.issuer)
     return body as AuthorizationServerMetadata
   }
-  throw new DiscoveryError(`No authorization server metadata found for ${issuer}`, attempted)
+  throw new DiscoveryError(`No authorization server metadata found for ${issuer}`, attempted, {
+    notFound: true,
+  })
 }

@@ -178,5 +178,6 @@ export async function discoverProtectedResourceMetadata(
   throw new DiscoveryError(
     `No protected resource metadata found for ${String(serverUrl)}`,
     attempted,
+    { notFound: true },
   )
 }

@@ -1,10 +1,28 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import type { CallToolResult, Implementation, Tool } from '@modelcontextprotocol/sdk/types.js'
+import {
+  ElicitRequestSchema,
+  type CallToolResult,
+  type ElicitRequest,
+  type ElicitResult,
+  type GetPromptResult,
+  type Implementation,
+  type Prompt,
+  type ReadResourceResult,
+  type Resource,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js'
 import { authFetch } from '../auth/authFetch.ts'
 import type { ClientAuth } from '../auth/types.ts'
-import { InsufficientScopeError } from '../errors.ts'
-import type { FetchLike } from '../internal/http.ts'
+import { ConfigurationError, InsufficientScopeError, InvalidResponseError } from '../errors.ts'
+import { isRecord, type FetchLike } from '../internal/http.ts'
+import { toolHeaderMap, toolParamHeaders, type ToolHeaderMap } from './headers.ts'
+import { StatelessChannel, STATELESS_PROTOCOL_VERSIONS } from './stateless.ts'
+
+/** The parameters of an `elicitation/create` request (form mode). */
+export type ElicitationRequest = ElicitRequest['params']
+/** Answers a server's elicitation: `{ action: 'accept', content }`, `'decline'` or `'cancel'`. */
+export type ElicitationHandler = (request: ElicitationRequest) => Promise<ElicitResult>
 
 /** Options of {@link MCPClient.connect}. */
 export interface MCPClientOptions {
@@ -15,6 +33,22 @@ export interface MCPClientOptions {
   readonly clientInfo?: Implementation
   /** Step-up attempts per call (default 2). */
   readonly maxStepUps?: number
+  /**
+   * MCP revision to speak. `'2026-07-28'` is the stateless protocol (SEP-2575: no
+   * `initialize`, per-request `_meta`, `server/discover`, SEP-2243 headers, SEP-2322
+   * multi-round-trip tool calls). Anything else (default) is the session protocol of the
+   * official SDK, which negotiates the newest revision it knows (2025-11-25).
+   */
+  readonly protocolVersion?: string
+  /**
+   * Answers `elicitation/create` (a server request in the session protocol, an
+   * `input_required` input request in the stateless one). Declares the `elicitation`
+   * capability. Before the answer is returned, every requested property the user left out
+   * that has a schema `default` is filled with it (SEP-1034).
+   */
+  readonly elicitation?: ElicitationHandler
+  /** Input rounds per stateless request before giving up (default 8). */
+  readonly maxInputRounds?: number
 }
 
 /**
@@ -37,9 +71,58 @@ export function parseMissingScopes(result: CallToolResult): string[] | undefined
 }
 
 /**
- * An MCP client over Streamable HTTP, built on the official SDK's `Client` and
- * `StreamableHTTPClientTransport`, whose requests carry the configured auth
- * (see {@link authFetch}: DPoP proofs, nonce retry, discovery, step-up).
+ * SEP-1034: fills each property of the requested schema that the accepted `content` lacks
+ * with the property's `default`. Other actions are returned unchanged.
+ */
+export function applyElicitationDefaults(
+  request: ElicitationRequest,
+  result: ElicitResult,
+): ElicitResult {
+  if (result.action !== 'accept') return result
+  const schema: unknown = 'requestedSchema' in request ? request.requestedSchema : undefined
+  if (!isRecord(schema) || !isRecord(schema.properties)) return result
+  const content: Record<string, unknown> = { ...result.content }
+  for (const [name, property] of Object.entries(schema.properties)) {
+    if (content[name] === undefined && isRecord(property) && property.default !== undefined) {
+      content[name] = property.default
+    }
+  }
+  return { ...result, content: content as ElicitResult['content'] }
+}
+
+type Page<T> = { items: T[]; nextCursor: string | undefined }
+
+/** What MCPClient needs from a protocol: one implementation per transport style. */
+interface Channel {
+  list(
+    method: 'tools/list' | 'resources/list' | 'prompts/list',
+    cursor?: string,
+  ): Promise<Page<unknown>>
+  callTool(
+    name: string,
+    args: Record<string, unknown>,
+    headers: Record<string, string>,
+  ): Promise<CallToolResult>
+  readResource(uri: string): Promise<ReadResourceResult>
+  getPrompt(name: string, args: Record<string, string>): Promise<GetPromptResult>
+  close(): Promise<void>
+}
+
+const LIST_KEY = {
+  'tools/list': 'tools',
+  'resources/list': 'resources',
+  'prompts/list': 'prompts',
+} as const
+
+/**
+ * An MCP client over Streamable HTTP whose requests carry the configured auth
+ * (see {@link authFetch}: DPoP proofs, nonce retry, discovery, step-up). The session
+ * protocol (2025-11-25 and older) runs on the official SDK's `Client`; the stateless
+ * 2026-07-28 protocol is spoken directly (`protocolVersion: '2026-07-28'`).
+ *
+ * Tools whose input schema has an invalid `x-mcp-header` annotation are left out of
+ * {@link MCPClient.listTools} (SEP-2243: a client MUST exclude them); with the 2026-07-28
+ * protocol, annotated arguments are mirrored into `Mcp-Param-*` headers.
  *
  * @example
  * ```ts
@@ -50,18 +133,36 @@ export function parseMissingScopes(result: CallToolResult): string[] | undefined
  * ```
  */
 export class MCPClient {
-  /** The underlying official SDK client, for everything this wrapper does not cover. */
-  readonly sdkClient: Client
+  /** The underlying official SDK client (session protocol only), for everything this wrapper does not cover. */
+  readonly sdkClient: Client | undefined
+  /** The protocol revision in use (the negotiated one for the session protocol). */
+  readonly protocolVersion: string
+  readonly #channel: Channel
   readonly #auth: ClientAuth | undefined
   readonly #maxStepUps: number
+  readonly #stateless: boolean
+  readonly #toolHeaders = new Map<string, ToolHeaderMap>()
 
-  private constructor(sdkClient: Client, auth: ClientAuth | undefined, maxStepUps: number) {
-    this.sdkClient = sdkClient
-    this.#auth = auth
-    this.#maxStepUps = maxStepUps
+  private constructor(init: {
+    channel: Channel
+    sdkClient: Client | undefined
+    protocolVersion: string
+    auth: ClientAuth | undefined
+    maxStepUps: number
+    stateless: boolean
+  }) {
+    this.#channel = init.channel
+    this.sdkClient = init.sdkClient
+    this.protocolVersion = init.protocolVersion
+    this.#auth = init.auth
+    this.#maxStepUps = init.maxStepUps
+    this.#stateless = init.stateless
   }
 
-  /** Connects (MCP `initialize`) to the Streamable HTTP endpoint `url`. */
+  /**
+   * Connects to the Streamable HTTP endpoint `url`: MCP `initialize` for the session
+   * protocol, `server/discover` for the stateless one.
+   */
   static async connect(url: string | URL, options: MCPClientOptions = {}): Promise<MCPClient> {
     const maxStepUps = options.maxStepUps ?? 2
     const fetchImpl: FetchLike | undefined =
@@ -71,35 +172,115 @@ export class MCPClient {
             ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
           })
         : options.fetch
+    const clientInfo = options.clientInfo ?? { name: '@dauth/sdk-client', version: '0.1.0' }
+    const elicitation = options.elicitation
+    const answer =
+      elicitation === undefined
+        ? undefined
+        : async (request: ElicitationRequest): Promise<ElicitResult> =>
+            applyElicitationDefaults(request, await elicitation(request))
+    const capabilities = answer !== undefined ? { elicitation: { form: {} } } : {}
+
+    const version = options.protocolVersion
+    if (version !== undefined && STATELESS_PROTOCOL_VERSIONS.includes(version)) {
+      const channel = new StatelessChannel({
+        url: new URL(url),
+        fetch: fetchImpl,
+        protocolVersion: version,
+        clientInfo,
+        capabilities,
+      })
+      await channel.request('server/discover')
+      return new MCPClient({
+        channel: statelessChannel(channel, answer, options.maxInputRounds ?? 8),
+        sdkClient: undefined,
+        protocolVersion: channel.protocolVersion,
+        auth: options.auth,
+        maxStepUps,
+        stateless: true,
+      })
+    }
+
     const transport = new StreamableHTTPClientTransport(
       new URL(url),
       fetchImpl !== undefined ? { fetch: fetchImpl } : {},
     )
-    const client = new Client(options.clientInfo ?? { name: '@dauth/sdk-client', version: '0.1.0' })
+    const client = new Client(clientInfo, { capabilities })
+    if (answer !== undefined) {
+      client.setRequestHandler(ElicitRequestSchema, (request) => answer(request.params))
+    }
     await client.connect(transport)
-    return new MCPClient(client, options.auth, maxStepUps)
+    return new MCPClient({
+      channel: sessionChannel(client),
+      sdkClient: client,
+      protocolVersion: transport.protocolVersion ?? 'unknown',
+      auth: options.auth,
+      maxStepUps,
+      stateless: false,
+    })
   }
 
-  /** All tools the server lists (follows `nextCursor`). */
+  /** All tools the server lists (follows `nextCursor`), minus those with invalid `x-mcp-header` annotations. */
   async listTools(): Promise<Tool[]> {
     const tools: Tool[] = []
+    for (const tool of (await this.#listAll('tools/list')) as Tool[]) {
+      const headers = toolHeaderMap(tool.inputSchema)
+      if (headers === undefined) continue
+      this.#toolHeaders.set(tool.name, headers)
+      tools.push(tool)
+    }
+    return tools
+  }
+
+  /** All resources the server lists (follows `nextCursor`). */
+  async listResources(): Promise<Resource[]> {
+    return (await this.#listAll('resources/list')) as Resource[]
+  }
+
+  /** All prompts the server lists (follows `nextCursor`). */
+  async listPrompts(): Promise<Prompt[]> {
+    return (await this.#listAll('prompts/list')) as Prompt[]
+  }
+
+  /** Reads one resource. */
+  readResource(uri: string): Promise<ReadResourceResult> {
+    return this.#channel.readResource(uri)
+  }
+
+  /** Gets one prompt with its arguments. */
+  getPrompt(name: string, args: Record<string, string> = {}): Promise<GetPromptResult> {
+    return this.#channel.getPrompt(name, args)
+  }
+
+  async #listAll(method: 'tools/list' | 'resources/list' | 'prompts/list'): Promise<unknown[]> {
+    const items: unknown[] = []
     let cursor: string | undefined
     do {
-      const page = await this.sdkClient.listTools(cursor !== undefined ? { cursor } : {})
-      tools.push(...page.tools)
+      const page = await this.#channel.list(method, cursor)
+      items.push(...page.items)
       cursor = page.nextCursor
     } while (cursor !== undefined)
-    return tools
+    return items
   }
 
   /**
    * Calls a tool. A tool-level scope refusal (`isError` with the documented
    * "requires scopes … Missing: […]" text) triggers step-up like a 403 `insufficient_scope`,
-   * at most `maxStepUps` times; then {@link InsufficientScopeError}.
+   * at most `maxStepUps` times; then {@link InsufficientScopeError}. With the stateless
+   * protocol, `input_required` results are answered (see `elicitation`) and the call retried.
    */
   async callTool(name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {
+    let headers: Record<string, string> = {}
+    if (this.#stateless) {
+      if (!this.#toolHeaders.has(name)) await this.listTools()
+      const map = this.#toolHeaders.get(name)
+      if (map === undefined) {
+        throw new ConfigurationError(`The server does not list a valid tool named ${name}`)
+      }
+      headers = toolParamHeaders(map, args)
+    }
     for (let stepUps = 0; ; stepUps += 1) {
-      const result = (await this.sdkClient.callTool({ name, arguments: args })) as CallToolResult
+      const result = await this.#channel.callTool(name, args, headers)
       const missing = parseMissingScopes(result)
       if (missing === undefined || this.#auth === undefined) return result
       if (stepUps >= this.#maxStepUps || !(await this.#auth.stepUp(missing))) {
@@ -110,6 +291,92 @@ export class MCPClient {
 
   /** Closes the session and the transport. */
   async close(): Promise<void> {
-    await this.sdkClient.close()
+    await this.#channel.close()
+  }
+}
+
+function sessionChannel(client: Client): Channel {
+  return {
+    async list(method, cursor) {
+      const params = cursor !== undefined ? { cursor } : {}
+      const page =
+        method === 'tools/list'
+          ? await client.listTools(params)
+          : method === 'resources/list'
+            ? await client.listResources(params)
+            : await client.listPrompts(params)
+      const items = (page as Record<string, unknown>)[LIST_KEY[method]] as unknown[]
+      return { items, nextCursor: page.nextCursor }
+    },
+    async callTool(name, args) {
+      return (await client.callTool({ name, arguments: args })) as CallToolResult
+    },
+    readResource: (uri) => client.readResource({ uri }),
+    getPrompt: (name, args) => client.getPrompt({ name, arguments: args }),
+    close: () => client.close(),
+  }
+}
+
+function statelessChannel(
+  channel: StatelessChannel,
+  elicitation: ElicitationHandler | undefined,
+  maxInputRounds: number,
+): Channel {
+  /** SEP-2322: answers `input_required` results and retries with the server's `requestState`. */
+  const request = async (
+    method: string,
+    params: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ): Promise<Record<string, unknown>> => {
+    let retry: Record<string, unknown> = params
+    for (let round = 0; ; round += 1) {
+      const result = await channel.request(method, retry, headers)
+      // A result without resultType is complete.
+      if (result.resultType !== 'input_required') return result
+      if (round >= maxInputRounds) {
+        throw new InvalidResponseError(
+          `${method} still required input after ${maxInputRounds} rounds`,
+        )
+      }
+      const inputRequests = isRecord(result.inputRequests) ? result.inputRequests : {}
+      const inputResponses: Record<string, unknown> = {}
+      for (const [key, input] of Object.entries(inputRequests)) {
+        if (
+          !isRecord(input) ||
+          input.method !== 'elicitation/create' ||
+          elicitation === undefined
+        ) {
+          const what = isRecord(input) ? String(input.method) : 'unknown'
+          throw new ConfigurationError(`No handler for the server's ${what} input request`)
+        }
+        inputResponses[key] = await elicitation(input.params as ElicitationRequest)
+      }
+      retry = {
+        ...params,
+        inputResponses,
+        ...(typeof result.requestState === 'string' ? { requestState: result.requestState } : {}),
+      }
+    }
+  }
+  return {
+    async list(method, cursor) {
+      const result = await request(method, cursor !== undefined ? { cursor } : {})
+      const items = result[LIST_KEY[method]]
+      if (!Array.isArray(items)) throw new InvalidResponseError(`The ${method} result has no list`)
+      return {
+        items,
+        nextCursor: typeof result.nextCursor === 'string' ? result.nextCursor : undefined,
+      }
+    },
+    async callTool(name, args, headers) {
+      return (await request('tools/call', { name, arguments: args }, headers)) as CallToolResult
+    },
+    async readResource(uri) {
+      return (await request('resources/read', { uri })) as ReadResourceResult
+    },
+    async getPrompt(name, args) {
+      return (await request('prompts/get', { name, arguments: args })) as GetPromptResult
+    },
+    close: () => Promise.resolve(),
   }
 }

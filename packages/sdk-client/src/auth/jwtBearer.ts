@@ -1,0 +1,156 @@
+import type { DpopKeyPair } from '@dauth/protocol'
+import { ConfigurationError } from '../errors.ts'
+import {
+  defaultFetch,
+  splitScope,
+  systemClock,
+  unionScopes,
+  type Clock,
+  type FetchLike,
+} from '../internal/http.ts'
+import { requestToken } from '../oauth/tokenRequest.ts'
+import type { TokenStore } from '../tokens/store.ts'
+import { OAuthSession } from './session.ts'
+import type { ClientAuth } from './types.ts'
+
+/** RFC 7523 §2.1 grant type. */
+export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
+
+/** What a JWT bearer assertion is requested for. */
+export interface AssertionTarget {
+  readonly issuer: string
+  readonly resource: string | undefined
+  readonly scopes: readonly string[]
+}
+
+/** Options of {@link JwtBearerAuth}. */
+export interface JwtBearerAuthOptions {
+  /**
+   * The JWT presented as the authorization grant (e.g. a workload identity token whose `aud`
+   * is the AS issuer), or a function returning a fresh one for each token request — it is
+   * told the (possibly discovered) issuer, resource and scopes, e.g. to get an ID-JAG for
+   * them with `requestIdJag`.
+   */
+  readonly assertion: string | ((target: AssertionTarget) => string | Promise<string>)
+  /** Client id: `client_id` in the form (public client), or `client_secret_basic` with `clientSecret`. */
+  readonly clientId: string
+  readonly clientSecret?: string
+  /** AS issuer; learned from the resource's metadata when omitted (with `tokenEndpoint` omitted too). */
+  readonly issuer?: string
+  readonly tokenEndpoint?: string
+  /** RFC 8707 resource; learned from discovery when omitted. */
+  readonly resource?: string
+  readonly scope?: string | readonly string[]
+  readonly dpop?: DpopKeyPair | true
+  readonly fetch?: FetchLike
+  readonly now?: Clock
+  readonly expirySkewSeconds?: number
+  readonly tokenStore?: TokenStore
+}
+
+/**
+ * RFC 7523 JWT bearer grant — workload identity federation (MCP SEP-1933): the platform's
+ * JWT is exchanged for an access token for the resource. An AS refusal (`invalid_grant`,
+ * `invalid_scope`, `unauthorized_client`) is thrown as `AuthorizationServerError`; the
+ * request is not retried and no other grant is tried. With `requestIdJag` as the
+ * assertion source it is the enterprise-managed authorization flow (SEP-990).
+ *
+ * @example
+ * ```ts
+ * const auth = JwtBearerAuth({
+ *   clientId: 'my-workload',
+ *   assertion: () => readFile('/var/run/secrets/token', 'utf8'),
+ * })
+ * const client = await MCPClient.connect('https://mcp.example.com/mcp', { auth })
+ *
+ * // Enterprise-managed: ID token → ID-JAG at the IdP → access token at the AS
+ * const ema = JwtBearerAuth({
+ *   clientId, clientSecret,
+ *   assertion: ({ issuer, resource }) => requestIdJag({
+ *     tokenEndpoint: idpTokenEndpoint, idToken, clientId: idpClientId,
+ *     audience: issuer, resource: resource!,
+ *   }),
+ * })
+ * ```
+ */
+export function JwtBearerAuth(options: JwtBearerAuthOptions): ClientAuth {
+  if (options.clientId === '') throw new ConfigurationError('JwtBearerAuth needs a clientId')
+  const session = new OAuthSession({
+    issuer: options.issuer,
+    tokenEndpoint: options.tokenEndpoint,
+    resource: options.resource,
+    scopes: splitScope(options.scope),
+    dpop: options.dpop,
+    fetch: options.fetch ?? defaultFetch,
+    now: options.now ?? systemClock,
+    expirySkewSeconds: options.expirySkewSeconds ?? 30,
+    tokenStore: options.tokenStore,
+  })
+  let requestedScopes: string[] | undefined
+
+  const obtain = async (): Promise<void> => {
+    const endpoint = await session.tokenEndpoint()
+    const assertion =
+      typeof options.assertion === 'string'
+        ? options.assertion
+        : await options.assertion({
+            issuer: endpoint.audience,
+            resource: session.resource,
+            scopes: [...session.scopes],
+          })
+    if (assertion === '') throw new ConfigurationError('The JWT bearer assertion is empty')
+    const params = new URLSearchParams({ grant_type: JWT_BEARER_GRANT_TYPE, assertion })
+    if (session.resource !== undefined) params.set('resource', session.resource)
+    if (session.scopes.length > 0) params.set('scope', session.scopes.join(' '))
+    const scopes = [...session.scopes]
+    const tokens = await requestToken({
+      tokenEndpoint: endpoint.url,
+      audience: endpoint.audience,
+      params,
+      client:
+        options.clientSecret !== undefined
+          ? {
+              method: 'client_secret_basic',
+              clientId: options.clientId,
+              clientSecret: options.clientSecret,
+            }
+          : { method: 'none', clientId: options.clientId },
+      dpopKey: await session.getDpopKey(),
+      nonces: session.nonces,
+      fetch: session.config.fetch,
+      now: session.config.now(),
+    })
+    requestedScopes = scopes
+    await session.save(tokens)
+  }
+
+  return {
+    nonces: session.nonces,
+    async getAccessToken() {
+      if (session.needsDiscovery()) return undefined
+      const valid = await session.validAccessToken()
+      if (valid !== undefined) return valid
+      const tokens = await session.singleFlight(async () => {
+        await obtain()
+        return (await session.tokens())!
+      })
+      return { value: tokens.accessToken, type: tokens.tokenType }
+    },
+    getDpopKey: async () => session.getDpopKey(),
+    invalidate() {
+      session.dropAccessToken()
+      return Promise.resolve(true)
+    },
+    stepUp(required) {
+      const union = unionScopes(session.scopes, required)
+      if (requestedScopes !== undefined && union.every((s) => requestedScopes!.includes(s))) {
+        return Promise.resolve(false)
+      }
+      session.scopes = union
+      session.dropAccessToken()
+      return Promise.resolve(true)
+    },
+    needsDiscovery: () => session.needsDiscovery(),
+    applyDiscovery: (discovered) => session.applyDiscovery(discovered),
+  }
+}
