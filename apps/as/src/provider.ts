@@ -229,6 +229,29 @@ export function createProvider(deps: ProviderDependencies): Provider {
       replay.checkAndStore(`oidc-dpop:${iss}:${jti}`, exp),
   })
 
+  // RFC 6749 §3.3: an authorization request without `scope` gets a pre-defined default,
+  // the resource's declared scopes (within the client's registered `scope`, if any). The
+  // consent page still lists them for the user. MCP clients commonly omit `scope`.
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === ROUTES.authorization) {
+      const query = new URLSearchParams(ctx.querystring)
+      const resources = query.getAll('resource')
+      const clientId = query.get('client_id')
+      const def = resources.length === 1 ? registry.get(resources[0] ?? '') : undefined
+      if (def && clientId && !query.has('scope') && !query.has('request_uri')) {
+        const client = await provider.Client.find(clientId).catch(() => undefined)
+        const allowed =
+          typeof client?.scope === 'string' ? new Set(client.scope.split(' ')) : undefined
+        const scopes = def.scopes.filter((scope) => !allowed || allowed.has(scope))
+        if (scopes.length > 0) {
+          query.set('scope', scopes.join(' '))
+          ctx.querystring = query.toString()
+        }
+      }
+    }
+    await next()
+  })
+
   registerTokenExchangeGrant(provider, {
     issuer: deps.issuer,
     enclaveUrl: deps.enclaveUrl,
