@@ -98,3 +98,5 @@ export {
   SCOPE_ENVELOPES_READ,
   TOKEN_EXCHANGE_GRANT_TYPE,
 } from './claims.ts'
+// networking
+export { isPublicAddress } from './net/publicAddress.ts'

@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net'
+import { isPublicAddress } from '@dauth/protocol'
 
 /**
  * Egress host policy (ARCHITECTURE.md §3, THREATS.md "Connections and the enclave").
@@ -56,43 +57,6 @@ export function selectAllowedHost(
   return checkHostSyntax(target, devUpstreams)
 }
 
-// Special-purpose registries (RFC 6890 and IANA): never an upstream API. IPv4-mapped IPv6
-// addresses (::ffff:a.b.c.d) are matched by BlockList against the IPv4 rules.
-const nonPublic = new BlockList()
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.0.2.0', 24],
-  ['192.88.99.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['198.51.100.0', 24],
-  ['203.0.113.0', 24],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const)
-  nonPublic.addSubnet(net, prefix, 'ipv4')
-for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['64:ff9b::', 96], // NAT64
-  ['64:ff9b:1::', 48],
-  ['100::', 64],
-  ['2001::', 23],
-  ['2001:db8::', 32],
-  ['2002::', 16], // 6to4
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['fec0::', 10],
-  ['ff00::', 8],
-] as const)
-  nonPublic.addSubnet(net, prefix, 'ipv6')
-
 const loopback = new BlockList()
 loopback.addSubnet('127.0.0.0', 8, 'ipv4')
 loopback.addAddress('::1', 'ipv6')
@@ -103,7 +67,7 @@ export function isPermittedAddress(address: string, devUpstreams: boolean): bool
   if (family === 0) return false
   const type = family === 4 ? 'ipv4' : 'ipv6'
   if (devUpstreams && loopback.check(address, type)) return true
-  return !nonPublic.check(address, type)
+  return isPublicAddress(address)
 }
 
 export interface ResolvedAddress {
