@@ -11,6 +11,7 @@ import type { AccountStore, ConnectionStore, OidcModelStore } from './storage/ty
 import { createOidcAdapterFactory } from './storage/oidcAdapter.ts'
 import { registerTokenExchangeGrant } from './grants/tokenExchange.ts'
 import { messagePage } from './views/pages.ts'
+import { STORAGE_RETRY_AFTER_SECONDS } from './errors.ts'
 import { isPublicHostname } from './registry/publicHost.ts'
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
@@ -219,6 +220,13 @@ export function createProvider(deps: ProviderDependencies): Provider {
   // The issuer has no path while every endpoint is under OAUTH_PREFIX; request URLs are
   // pinned to the issuer (host/proto) by the mount, never taken from client headers.
   provider.proxy = true
+
+  // A storage outage (StorageUnavailableError from the adapter or the replay store) is
+  // answered by oidc-provider as 503 temporarily_unavailable; add RFC 9110 Retry-After.
+  provider.use(async (ctx, next) => {
+    await next()
+    if (ctx.status === 503) ctx.set('retry-after', String(STORAGE_RETRY_AFTER_SECONDS))
+  })
 
   // RFC 9449 §11.1: replay detection must be atomic and shared. oidc-provider's default
   // ReplayDetection.unique is find-then-save (racy); route it to the storage's unique insert.

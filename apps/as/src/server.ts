@@ -23,6 +23,7 @@ import { registerEnclaveRoutes } from './routes/enclave.ts'
 import { registerInteractionRoutes } from './routes/interaction.ts'
 import { SqliteStorage } from './storage/sqlite.ts'
 import type { Storage } from './storage/types.ts'
+import { guardStorage, guardStore } from './storage/guard.ts'
 import { seedDevAccount } from './accounts/passwords.ts'
 import { LoginRateLimiter } from './accounts/rateLimit.ts'
 import { pinToIssuer } from './routes/pin.ts'
@@ -66,7 +67,8 @@ async function buildRuntime(
   now: () => number,
 ): Promise<Runtime> {
   assertIssuer(issuer)
-  const storage = await openStorage(config)
+  // Outages of the stores surface as StorageUnavailableError (503 temporarily_unavailable).
+  const storage = guardStorage(await openStorage(config))
   try {
     const keys = await loadSigningKeys(storage.meta)
     const cookieKeys = [(await loadSecret(storage.meta, 'cookie_key')).toString('base64url')]
@@ -88,9 +90,11 @@ async function buildRuntime(
       redisDown = false
     })
     const replay: ReplayStore = redis
-      ? new RedisReplayStore(
-          { set: (...args: (string | number)[]) => redis.call('SET', ...args) },
-          { prefix: 'dauth:as:replay:' },
+      ? guardStore<ReplayStore>(
+          new RedisReplayStore(
+            { set: (...args: (string | number)[]) => redis.call('SET', ...args) },
+            { prefix: 'dauth:as:replay:' },
+          ),
         )
       : storage.replay
     const clients =
@@ -172,6 +176,8 @@ export async function startAuthorizationServer(
           },
     bodyLimit: BODY_LIMIT,
     trustProxy: false,
+    // close() (SIGTERM) ends idle keep-alive sockets instead of waiting for their timeout.
+    forceCloseConnections: 'idle',
   })
   let runtime: Runtime | undefined
   const maxFailures = config.loginMaxFailures ?? 5

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fastify from 'fastify'
-import { HttpError, sendError } from '../src/errors.ts'
+import { HttpError, sendError, StorageUnavailableError } from '../src/errors.ts'
 
 test('one error mapper: HttpError as documented, anything else a generic 500 without internals', async () => {
   const app = fastify({ logger: false })
@@ -15,6 +15,17 @@ test('one error mapper: HttpError as documented, anything else a generic 500 wit
     throw new Error('connection to postgres://admin:hunter2@db failed')
   })
   app.post('/json', () => 'ok')
+  app.get('/outage', () => {
+    throw new StorageUnavailableError({
+      cause: new Error('connect ECONNREFUSED postgres://admin:hunter2@db'),
+    })
+  })
+  app.get('/refused', () => {
+    throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.7:5432'), { code: 'ECONNREFUSED' })
+  })
+  app.get('/sql-bug', () => {
+    throw Object.assign(new Error('syntax error at or near "SELEC"'), { code: '42601' })
+  })
 
   const known = await app.inject('/known')
   assert.equal(known.statusCode, 403)
@@ -32,6 +43,25 @@ test('one error mapper: HttpError as documented, anything else a generic 500 wit
     error_description: 'Internal server error',
   })
   assert.equal(unknown.body.includes('hunter2'), false)
+
+  for (const path of ['/outage', '/refused']) {
+    const outage = await app.inject(path)
+    assert.equal(outage.statusCode, 503, path)
+    assert.equal(outage.headers['retry-after'], '5')
+    assert.equal(outage.headers['cache-control'], 'no-store')
+    assert.deepEqual(outage.json(), {
+      error: 'temporarily_unavailable',
+      error_description: "The authorization server's storage is temporarily unavailable",
+    })
+    assert.equal(outage.body.includes('hunter2') || outage.body.includes('10.0.0.7'), false)
+  }
+  const bug = await app.inject('/sql-bug')
+  assert.equal(bug.statusCode, 500)
+  assert.equal(bug.headers['retry-after'], undefined)
+  assert.deepEqual(bug.json(), {
+    error: 'server_error',
+    error_description: 'Internal server error',
+  })
 
   const malformed = await app.inject({
     method: 'POST',

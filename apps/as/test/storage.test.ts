@@ -326,7 +326,7 @@ describe('the AS with REDIS_URL', () => {
 })
 
 describe('fail closed', () => {
-  test('an unreachable Redis makes DPoP token requests fail with a generic 500, never succeed', async () => {
+  test('an unreachable Redis makes DPoP token requests fail closed with 503 temporarily_unavailable, never succeed', async () => {
     const { createServer } = await import('node:net')
     const closed = createServer()
     closed.listen(0, '127.0.0.1')
@@ -342,11 +342,12 @@ describe('fail closed', () => {
         { grant_type: 'client_credentials', resource: MCP_RESOURCE, scope: 'read' },
         { client: ALICE, dpop: proof },
       )
-      assert.equal(res.status, 500)
+      assert.equal(res.status, 503)
       assert.deepEqual(res.body, {
-        error: 'server_error',
-        error_description: 'oops! something went wrong',
+        error: 'temporarily_unavailable',
+        error_description: "The authorization server's storage is temporarily unavailable",
       })
+      assert.equal(res.headers.get('retry-after'), '5')
     } finally {
       await server.close()
     }

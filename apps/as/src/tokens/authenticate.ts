@@ -5,7 +5,7 @@ import {
   type ReplayStore,
 } from '@dauth/protocol'
 import { jwtVerify } from 'jose'
-import { HttpError } from '../errors.ts'
+import { asStorageError, HttpError, isStorageOutage } from '../errors.ts'
 import type { SigningKeys } from '../keys.ts'
 
 export interface AuthenticatedCaller {
@@ -123,7 +123,9 @@ export async function authenticateDpopRequest(
       now: options.now(),
       replayStore: options.replay,
     })
-  } catch {
+  } catch (error) {
+    // The replay store could not decide: fail closed with 503, not "invalid proof".
+    if (isStorageOutage(error)) throw asStorageError(error)
     throw new HttpError('invalid_dpop_proof', 'Invalid DPoP proof', {
       challenge: challenge('invalid_dpop_proof', 'Invalid DPoP proof', rm),
     })
