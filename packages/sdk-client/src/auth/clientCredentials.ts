@@ -4,14 +4,13 @@ import {
   defaultFetch,
   splitScope,
   systemClock,
-  unionScopes,
   type Clock,
   type FetchLike,
 } from '../internal/http.ts'
 import type { ClientAuthentication } from '../oauth/clientAuthentication.ts'
 import { requestToken } from '../oauth/tokenRequest.ts'
 import type { TokenStore } from '../tokens/store.ts'
-import { OAuthSession } from './session.ts'
+import { grantAuth, OAuthSession } from './session.ts'
 import type { ClientAuth } from './types.ts'
 
 /** Options of {@link ClientCredentialsAuth}. */
@@ -82,9 +81,8 @@ export function ClientCredentialsAuth(options: ClientCredentialsAuthOptions): Cl
     expirySkewSeconds: options.expirySkewSeconds ?? 30,
     tokenStore: options.tokenStore,
   })
-  let requestedScopes: string[] | undefined
 
-  const obtain = async (): Promise<void> => {
+  const obtain = async (): Promise<readonly string[]> => {
     const endpoint = await session.tokenEndpoint()
     const params = new URLSearchParams({ grant_type: 'client_credentials' })
     if (session.resource !== undefined) params.set('resource', session.resource)
@@ -100,38 +98,9 @@ export function ClientCredentialsAuth(options: ClientCredentialsAuthOptions): Cl
       fetch: session.config.fetch,
       now: session.config.now(),
     })
-    requestedScopes = scopes
     await session.save(tokens)
+    return scopes
   }
 
-  return {
-    nonces: session.nonces,
-    async getAccessToken() {
-      if (session.needsDiscovery()) return undefined
-      const valid = await session.validAccessToken()
-      if (valid !== undefined) return valid
-      const tokens = await session.singleFlight(async () => {
-        await obtain()
-        return (await session.tokens())!
-      })
-      return { value: tokens.accessToken, type: tokens.tokenType }
-    },
-    getDpopKey: async () => session.getDpopKey(),
-    invalidate() {
-      session.dropAccessToken()
-      return Promise.resolve(true)
-    },
-    stepUp(required) {
-      const union = unionScopes(session.scopes, required)
-      if (requestedScopes !== undefined && union.every((s) => requestedScopes!.includes(s))) {
-        // The last token was already requested with every required scope: asking again cannot help.
-        return Promise.resolve(false)
-      }
-      session.scopes = union
-      session.dropAccessToken()
-      return Promise.resolve(true)
-    },
-    needsDiscovery: () => session.needsDiscovery(),
-    applyDiscovery: (discovered) => session.applyDiscovery(discovered),
-  }
+  return grantAuth(session, obtain)
 }

@@ -4,13 +4,12 @@ import {
   defaultFetch,
   splitScope,
   systemClock,
-  unionScopes,
   type Clock,
   type FetchLike,
 } from '../internal/http.ts'
 import { requestToken } from '../oauth/tokenRequest.ts'
 import type { TokenStore } from '../tokens/store.ts'
-import { OAuthSession } from './session.ts'
+import { grantAuth, OAuthSession } from './session.ts'
 import type { ClientAuth } from './types.ts'
 
 /** RFC 7523 §2.1 grant type. */
@@ -86,9 +85,8 @@ export function JwtBearerAuth(options: JwtBearerAuthOptions): ClientAuth {
     expirySkewSeconds: options.expirySkewSeconds ?? 30,
     tokenStore: options.tokenStore,
   })
-  let requestedScopes: string[] | undefined
 
-  const obtain = async (): Promise<void> => {
+  const obtain = async (): Promise<readonly string[]> => {
     const endpoint = await session.tokenEndpoint()
     const assertion =
       typeof options.assertion === 'string'
@@ -120,37 +118,9 @@ export function JwtBearerAuth(options: JwtBearerAuthOptions): ClientAuth {
       fetch: session.config.fetch,
       now: session.config.now(),
     })
-    requestedScopes = scopes
     await session.save(tokens)
+    return scopes
   }
 
-  return {
-    nonces: session.nonces,
-    async getAccessToken() {
-      if (session.needsDiscovery()) return undefined
-      const valid = await session.validAccessToken()
-      if (valid !== undefined) return valid
-      const tokens = await session.singleFlight(async () => {
-        await obtain()
-        return (await session.tokens())!
-      })
-      return { value: tokens.accessToken, type: tokens.tokenType }
-    },
-    getDpopKey: async () => session.getDpopKey(),
-    invalidate() {
-      session.dropAccessToken()
-      return Promise.resolve(true)
-    },
-    stepUp(required) {
-      const union = unionScopes(session.scopes, required)
-      if (requestedScopes !== undefined && union.every((s) => requestedScopes!.includes(s))) {
-        return Promise.resolve(false)
-      }
-      session.scopes = union
-      session.dropAccessToken()
-      return Promise.resolve(true)
-    },
-    needsDiscovery: () => session.needsDiscovery(),
-    applyDiscovery: (discovered) => session.applyDiscovery(discovered),
-  }
+  return grantAuth(session, obtain)
 }

@@ -8,7 +8,7 @@ import { ConfigurationError, DiscoveryError } from '../errors.ts'
 import { unionScopes, type Clock, type FetchLike } from '../internal/http.ts'
 import type { TokenSet } from '../oauth/tokenRequest.ts'
 import type { StoredTokens, TokenStore, TokenStoreKey } from '../tokens/store.ts'
-import type { AccessToken, DiscoveredAuthorization } from './types.ts'
+import type { AccessToken, ClientAuth, DiscoveredAuthorization } from './types.ts'
 
 export interface SessionConfig {
   readonly issuer: string | undefined
@@ -204,5 +204,48 @@ export class OAuthSession {
       this.#inflight = undefined
     })
     return this.#inflight
+  }
+}
+
+/**
+ * The {@link ClientAuth} of a grant that needs no user (client credentials, JWT bearer):
+ * `obtain` requests a token, saves it in `session` and returns the scopes it asked for.
+ * Tokens are cached until near expiry and obtained single-flight; step-up asks for the union
+ * of scopes, and refuses when the last request already asked for all of them (asking again
+ * cannot help).
+ */
+export function grantAuth(
+  session: OAuthSession,
+  obtain: () => Promise<readonly string[]>,
+): ClientAuth {
+  let requestedScopes: readonly string[] | undefined
+  return {
+    nonces: session.nonces,
+    async getAccessToken() {
+      if (session.needsDiscovery()) return undefined
+      const valid = await session.validAccessToken()
+      if (valid !== undefined) return valid
+      const tokens = await session.singleFlight(async () => {
+        requestedScopes = await obtain()
+        return (await session.tokens())!
+      })
+      return { value: tokens.accessToken, type: tokens.tokenType }
+    },
+    getDpopKey: async () => session.getDpopKey(),
+    invalidate() {
+      session.dropAccessToken()
+      return Promise.resolve(true)
+    },
+    stepUp(required) {
+      const union = unionScopes(session.scopes, required)
+      if (requestedScopes !== undefined && union.every((s) => requestedScopes!.includes(s))) {
+        return Promise.resolve(false)
+      }
+      session.scopes = union
+      session.dropAccessToken()
+      return Promise.resolve(true)
+    },
+    needsDiscovery: () => session.needsDiscovery(),
+    applyDiscovery: (discovered) => session.applyDiscovery(discovered),
   }
 }
