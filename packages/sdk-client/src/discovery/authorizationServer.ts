@@ -1,5 +1,6 @@
 import { DiscoveryError, IssuerMismatchError } from '../errors.ts'
-import { defaultFetch, discardBody, isRecord, type FetchLike } from '../internal/http.ts'
+import { isRecord, type FetchLike } from '../internal/http.ts'
+import { fetchFirstMetadata } from './fetchMetadata.ts'
 
 /** Authorization server metadata (RFC 8414 §2 / OpenID Connect Discovery). Unknown members are kept. */
 export interface AuthorizationServerMetadata {
@@ -62,47 +63,18 @@ export async function discoverAuthorizationServerMetadata(
   issuer: string,
   options: { fetch?: FetchLike; headers?: Record<string, string> } = {},
 ): Promise<AuthorizationServerMetadata> {
-  const fetchImpl = options.fetch ?? defaultFetch
-  const attempted: string[] = []
-  for (const candidate of getAuthorizationServerMetadataUrls(issuer)) {
-    attempted.push(candidate)
-    let response: Response
-    try {
-      response = await fetchImpl(candidate, {
-        headers: { accept: 'application/json', ...options.headers },
-      })
-    } catch (cause) {
-      throw new DiscoveryError(
-        `Authorization server metadata unreachable at ${candidate}`,
-        attempted,
-        {
-          cause,
-        },
-      )
-    }
-    if (!response.ok) {
-      await discardBody(response)
-      continue
-    }
-    let body: unknown
-    try {
-      body = await response.json()
-    } catch {
-      throw new DiscoveryError(
-        `Authorization server metadata at ${candidate} is not JSON`,
-        attempted,
-      )
-    }
-    if (!isRecord(body) || typeof body.issuer !== 'string') {
-      throw new DiscoveryError(
-        `Authorization server metadata at ${candidate} has no issuer`,
-        attempted,
-      )
-    }
-    if (body.issuer !== issuer) throw new IssuerMismatchError(issuer, body.issuer)
-    return body as AuthorizationServerMetadata
+  const { candidate, body, attempted } = await fetchFirstMetadata(
+    getAuthorizationServerMetadataUrls(issuer),
+    'Authorization server metadata',
+    issuer,
+    options,
+  )
+  if (!isRecord(body) || typeof body.issuer !== 'string') {
+    throw new DiscoveryError(
+      `Authorization server metadata at ${candidate} has no issuer`,
+      attempted,
+    )
   }
-  throw new DiscoveryError(`No authorization server metadata found for ${issuer}`, attempted, {
-    notFound: true,
-  })
+  if (body.issuer !== issuer) throw new IssuerMismatchError(issuer, body.issuer)
+  return body as AuthorizationServerMetadata
 }

@@ -1,6 +1,7 @@
 import { parseWwwAuthenticate } from '@dauth/protocol'
 import { DiscoveryError, ResourceMismatchError } from '../errors.ts'
-import { defaultFetch, discardBody, isRecord, type FetchLike } from '../internal/http.ts'
+import { isRecord, type FetchLike } from '../internal/http.ts'
+import { fetchFirstMetadata } from './fetchMetadata.ts'
 
 /** OAuth 2.0 Protected Resource Metadata (RFC 9728 §2). Unknown members are kept. */
 export interface ProtectedResourceMetadata {
@@ -135,49 +136,20 @@ export async function discoverProtectedResourceMetadata(
   url: string
   challenge: ResourceChallenge | undefined
 }> {
-  const fetchImpl = options.fetch ?? defaultFetch
   const challenge = parseResourceChallenge(options.wwwAuthenticate ?? null)
-  const candidates = getProtectedResourceMetadataUrls(serverUrl, challenge?.resourceMetadata)
-  const attempted: string[] = []
-  for (const candidate of candidates) {
-    attempted.push(candidate)
-    let response: Response
-    try {
-      response = await fetchImpl(candidate, {
-        headers: { accept: 'application/json', ...options.headers },
-      })
-    } catch (cause) {
-      throw new DiscoveryError(
-        `Protected resource metadata unreachable at ${candidate}`,
-        attempted,
-        {
-          cause,
-        },
-      )
-    }
-    if (!response.ok) {
-      await discardBody(response)
-      continue
-    }
-    let body: unknown
-    try {
-      body = await response.json()
-    } catch {
-      throw new DiscoveryError(`Protected resource metadata at ${candidate} is not JSON`, attempted)
-    }
-    if (!isRecord(body) || typeof body.resource !== 'string') {
-      throw new DiscoveryError(
-        `Protected resource metadata at ${candidate} has no resource`,
-        attempted,
-      )
-    }
-    const metadata = body as ProtectedResourceMetadata
-    checkResourceAllowed(serverUrl, metadata.resource)
-    return { metadata, url: candidate, challenge }
-  }
-  throw new DiscoveryError(
-    `No protected resource metadata found for ${String(serverUrl)}`,
-    attempted,
-    { notFound: true },
+  const { candidate, body, attempted } = await fetchFirstMetadata(
+    getProtectedResourceMetadataUrls(serverUrl, challenge?.resourceMetadata),
+    'Protected resource metadata',
+    String(serverUrl),
+    options,
   )
+  if (!isRecord(body) || typeof body.resource !== 'string') {
+    throw new DiscoveryError(
+      `Protected resource metadata at ${candidate} has no resource`,
+      attempted,
+    )
+  }
+  const metadata = body as ProtectedResourceMetadata
+  checkResourceAllowed(serverUrl, metadata.resource)
+  return { metadata, url: candidate, challenge }
 }
