@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { evaluateAims, headlines, renderSuiteAim, SOURCES } from '../src/aims.ts'
+import { evaluateAims, headlines, renderSuiteAim, SOURCES } from '../src/index.ts'
 
 const s = (median: number) => ({ min: median, median, max: median })
 
