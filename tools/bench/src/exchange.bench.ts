@@ -38,6 +38,7 @@ import {
   roundRun,
   roundSpread,
   stopChildren,
+  stopChildrenOnSignal,
   waitReady,
 } from './harness.ts'
 import { renderExchangeMarkdown } from './report.ts'
@@ -82,6 +83,7 @@ const basic = (c: { client_id: string; client_secret: string }): string =>
 
 const stateDir = mkdtempSync(join(tmpdir(), 'dauth-bench-exchange-'))
 const children: ChildProcess[] = []
+stopChildrenOnSignal(children)
 
 async function startAs(): Promise<{ child: ChildProcess; issuer: string }> {
   const port = await freePort()

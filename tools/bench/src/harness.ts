@@ -118,6 +118,21 @@ export async function stopChildren(children: readonly ChildProcess[]): Promise<v
 }
 
 /**
+ * On SIGINT/SIGTERM (Ctrl-C, the suite runner's timeout) stop `children` before exiting:
+ * apps started by their entry point have no IPC channel and would outlive the bench.
+ */
+export function stopChildrenOnSignal(children: readonly ChildProcess[]): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      for (const child of children) {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      }
+      process.exit(signal === 'SIGINT' ? 130 : 143)
+    })
+  }
+}
+
+/**
  * A free loopback port, for apps whose entry point takes a port number and reports no bound
  * port (apps/as, apps/example-mcp). The port is released before the app binds it: a short race
  * that a start-up failure would report.

@@ -28,6 +28,7 @@ import {
   roundRun,
   roundSpread,
   stopChildren,
+  stopChildrenOnSignal,
   waitReady,
 } from './harness.ts'
 import { renderRsMarkdown } from './report.ts'
@@ -73,6 +74,7 @@ const EXAMPLE_MCP_MAIN = resolve(
 const started = performance.now()
 const machine = machineInfo()
 const children: ChildProcess[] = []
+stopChildrenOnSignal(children)
 const stateDir = mkdtempSync(join(tmpdir(), 'dauth-bench-rs-'))
 
 interface ServerProcess {
