@@ -303,7 +303,7 @@ try {
         spread(two.map((x, i) => x.rps / (one[i]?.rps ?? Number.NaN))),
         3,
       ),
-      note: `Both instances, the load generator and everything else on this machine share ${machine.cores} cores, so two instances can at best approach ${Math.min(2, machine.cores)}× and in practice less: the load generator needs CPU too.`,
+      note: `Both instances, the load generator and everything else on this machine share ${machine.cores} cores, so two instances can at best approach ${Math.min(2, machine.cores)}× and in practice less: the load generator needs CPU too${loadavg()[0]! > machine.cores ? `, and with a load average of ${round(loadavg()[0]!, 1)} on ${machine.cores} cores there was no idle core for the second instance` : ''}.`,
     },
     errors: load.errors,
     ...(load.firstError !== undefined ? { firstError: load.firstError } : {}),
