@@ -116,7 +116,10 @@ function tools(): Collectable[] {
             messages: [{ role: 'user', content: { type: 'text', text } }],
             maxTokens: 100,
           })
-          const reply = result.content.type === 'text' ? result.content.text : 'No response'
+          const reply =
+            !Array.isArray(result.content) && result.content.type === 'text'
+              ? result.content.text
+              : 'No response'
           return `LLM response: ${reply}`
         } catch (error) {
           return failureText('Sampling not supported or error', error)
