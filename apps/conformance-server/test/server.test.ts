@@ -79,6 +79,20 @@ describe('conformance server', () => {
       'test_elicitation_sep1330_enums',
       'json_schema_2020_12_tool',
       'test_reconnection',
+      'test_x_mcp_header',
+      'test_missing_capability',
+      'test_streaming_elicitation',
+      'test_logging_tool',
+      'test_trigger_tool_change',
+      'test_trigger_prompt_change',
+      'test_input_required_result_elicitation',
+      'test_input_required_result_sampling',
+      'test_input_required_result_list_roots',
+      'test_input_required_result_request_state',
+      'test_input_required_result_multiple_inputs',
+      'test_input_required_result_multi_round',
+      'test_input_required_result_tampered_state',
+      'test_input_required_result_capabilities',
     ])
     assert.deepEqual(await list('resources/list'), [
       'static-text',
@@ -86,6 +100,7 @@ describe('conformance server', () => {
       'watched-resource',
     ])
     assert.deepEqual(await list('prompts/list'), [
+      'test_input_required_result_prompt',
       'test_simple_prompt',
       'test_prompt_with_arguments',
       'test_prompt_with_embedded_resource',
