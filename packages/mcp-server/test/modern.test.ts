@@ -14,7 +14,13 @@ import {
   tool,
 } from '../src/index.ts'
 import { type Fixture, startFixture } from './fixtures.ts'
-import { mintToken, type StubAs, startStubAs } from './helpers.ts'
+import {
+  createDpopProof,
+  generateDpopKeyPair,
+  mintToken,
+  type StubAs,
+  startStubAs,
+} from './helpers.ts'
 
 const MODERN = '2026-07-28'
 
@@ -167,6 +173,54 @@ describe('2026-07-28 through the official v2 client', () => {
         error: 'insufficient_scope',
         error_description: 'Insufficient scope',
       })
+    } finally {
+      await g.close()
+    }
+  })
+})
+
+describe('2026-07-28 with DPoP-bound tokens', () => {
+  test('the v2 client sends one fresh proof per request and reaches the tool', async () => {
+    const g = await startFixture({ dpopRequired: true })
+    try {
+      const dpop = await generateDpopKeyPair()
+      const token = await mintToken(g.as, g.url, {
+        claims: { scope: 'read', cnf: { jkt: dpop.jkt } },
+      })
+      const seenProofs = new Set<string>()
+      const client = new Client(
+        { name: 'v2-client', version: '1.0.0' },
+        { versionNegotiation: { mode: { pin: MODERN } } },
+      )
+      const transport = new StreamableHTTPClientTransport(new URL(g.url), {
+        fetch: async (input, init) => {
+          const headers = new Headers(init?.headers)
+          const method = init?.method ?? 'GET'
+          const proof = await createDpopProof(dpop, { htm: method, htu: g.url, accessToken: token })
+          seenProofs.add(proof)
+          headers.set('authorization', `DPoP ${token}`)
+          headers.set('dpop', proof)
+          return fetch(input, { ...init, headers })
+        },
+      })
+      await client.connect(transport)
+      try {
+        assert.equal(client.getProtocolEra(), 'modern')
+        const result = await client.callTool({ name: 'echo', arguments: { text: 'bound' } })
+        assert.deepEqual(result.content, [{ type: 'text', text: 'bound' }])
+        assert.ok(seenProofs.size >= 2)
+      } finally {
+        await client.close()
+      }
+      // The same token as Bearer is refused on a modern request too.
+      const asBearer = await rawModern(
+        g.url,
+        'tools/list',
+        {},
+        { authorization: `Bearer ${token}` },
+      )
+      assert.equal(asBearer.status, 401)
+      assert.equal(asBearer.body.error, 'invalid_token')
     } finally {
       await g.close()
     }
