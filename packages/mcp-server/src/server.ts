@@ -230,6 +230,23 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** Protocol revisions of the 2025 era (no per-request envelope). */
+const ERA_2025_VERSIONS = new Set(['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'])
+
+/**
+ * The common 2025 request, recognised without the SDK's schema-validating classifier (which
+ * costs more than a token check per request): a JSON-RPC request with a 2025
+ * `MCP-Protocol-Version` (or none) and no `_meta` at all, so no envelope claim. `false`
+ * means "ask `isLegacyRequest`", never "modern".
+ */
+function isPlain2025Request(request: Request, body: unknown): boolean {
+  if (!isRecord(body) || body.jsonrpc !== '2.0' || typeof body.method !== 'string') return false
+  if (typeof body.id !== 'string' && typeof body.id !== 'number') return false
+  if (body.params !== undefined && (!isRecord(body.params) || '_meta' in body.params)) return false
+  const version = request.headers.get('mcp-protocol-version')
+  return version === null || ERA_2025_VERSIONS.has(version.trim())
+}
+
 async function readBody(
   request: Request,
   limit: number,
@@ -702,7 +719,7 @@ export class MCPServer {
     }
     // 2026-07-28 requests carry the per-request `_meta` envelope (malformed claims included:
     // the SDK answers them); everything else is 2025 traffic.
-    const modern = !(await isLegacyRequest(request, parsed))
+    const modern = !isPlain2025Request(request, parsed) && !(await isLegacyRequest(request, parsed))
     const refused = this.#precheckToolCalls(parsed, authInfo, anonymousBecause, scheme, modern)
     if (refused) return refused
     if (modern) {
