@@ -146,7 +146,10 @@ export interface MCPServerOptions {
   /** Enables `getContext().dispatch`. */
   dispatch?: DispatchOptions
   transportSecurity?: TransportSecurityOptions
-  /** Answer POSTs with `application/json` instead of an SSE stream (default `false`). */
+  /**
+   * Answer 2025 POSTs with `application/json` instead of an SSE stream (default `false`).
+   * 2026-07-28 requests are answered with JSON unless the call streams notifications first.
+   */
   enableJsonResponse?: boolean
   /**
    * Stateful MCP sessions (`Mcp-Session-Id`), needed for server → client requests such as
@@ -377,7 +380,9 @@ export class MCPServer {
     const modernOptions: CreateMcpHandlerOptions = {
       // 2025 traffic never reaches this handler: #handleMcp routes it to our own transports.
       legacy: 'reject',
-      responseMode: options.enableJsonResponse ? 'json' : 'auto',
+      // JSON unless the call streams progress or logs first (then SSE), whatever
+      // `enableJsonResponse` says: 'json' would drop those notifications.
+      responseMode: 'auto',
       maxRequestBodySize: options.transportSecurity?.maxBodyBytes ?? DEFAULT_MAX_BODY,
     }
     this.#modern = createMcpHandler(
