@@ -108,6 +108,55 @@ describe('conformance server', () => {
     ])
   })
 
+  test('2026-07-28: server/discover without a session, then an input_required round trip', async () => {
+    const modern = async (method: string, params: Record<string, unknown>) => {
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': method,
+          ...(typeof params.name === 'string' ? { 'mcp-name': params.name } : {}),
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method,
+          params: {
+            ...params,
+            _meta: {
+              'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+              'io.modelcontextprotocol/clientInfo': { name: 'test', version: '1' },
+              'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } },
+            },
+          },
+        }),
+      })
+      assert.equal(response.status, 200)
+      assert.equal(response.headers.get('mcp-session-id'), null)
+      return ((await response.json()) as { result: Record<string, unknown> }).result
+    }
+    const discovered = await modern('server/discover', {})
+    assert.ok((discovered.supportedVersions as string[]).includes('2026-07-28'))
+    // 2026-07-28 carries the server's identity in the result's `_meta`.
+    assert.deepEqual(
+      (discovered._meta as Record<string, unknown>)['io.modelcontextprotocol/serverInfo'],
+      { name: 'dauth-conformance-server', version: '1.0.0' },
+    )
+    const asked = await modern('tools/call', {
+      name: 'test_input_required_result_elicitation',
+      arguments: {},
+    })
+    assert.equal(asked.resultType, 'input_required')
+    const answered = await modern('tools/call', {
+      name: 'test_input_required_result_elicitation',
+      arguments: {},
+      inputResponses: { user_name: { action: 'accept', content: { name: 'Ada' } } },
+    })
+    assert.deepEqual(answered.content, [{ type: 'text', text: 'Hello, Ada!' }])
+  })
+
   test('a foreign Host is refused with 403 (DNS rebinding protection stays on)', async () => {
     const url = new URL(server.url)
     const status = await new Promise<number>((resolve, reject) => {
