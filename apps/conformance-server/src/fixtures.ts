@@ -5,8 +5,13 @@
  * @module
  */
 import {
+  acceptedContent,
   type Collectable,
   getContext,
+  type InputRequests,
+  inputRequired,
+  inputResponse,
+  type MCPServer,
   prompt,
   resource,
   resourceTemplate,
@@ -24,6 +29,321 @@ const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 function failureText(prefix: string, error: unknown): string {
   return `${prefix}: ${error instanceof Error ? error.message : String(error)}`
+}
+
+const NAME_FORM = {
+  type: 'object' as const,
+  properties: { name: { type: 'string' as const } },
+  required: ['name'],
+}
+
+const done = (text: string) => ({ content: [{ type: 'text' as const, text }] })
+
+/** The 2026-07-28 scenarios' diagnostic tools (SEP-2575 stateless, SEP-2322 multi-round-trip, SEP-2243 headers). */
+function modernTools(
+  server: Pick<MCPServer, 'notifyToolListChanged' | 'notifyPromptListChanged'>,
+): Collectable[] {
+  return [
+    tool(
+      {
+        name: 'test_x_mcp_header',
+        description: 'Tests SEP-2243 Mcp-Param-* server-side validation',
+        inputJsonSchema: {
+          type: 'object',
+          properties: {
+            region: {
+              type: 'string',
+              description: 'mirrored into Mcp-Param-Region',
+              'x-mcp-header': 'Region',
+            },
+            level: { type: 'integer', description: 'non-mirrored argument' },
+          },
+        },
+      },
+      (args) => `region=${typeof args.region === 'string' ? args.region : '<none>'}`,
+    ),
+    tool(
+      {
+        name: 'test_missing_capability',
+        description: 'SEP-2575: requires the `sampling` client capability (-32021 when undeclared)',
+      },
+      () =>
+        getContext().inputResponses?.llm_answer === undefined
+          ? inputRequired({
+              inputRequests: {
+                llm_answer: inputRequired.createMessage({
+                  messages: [
+                    {
+                      role: 'user',
+                      content: { type: 'text', text: 'Reply with the single word: pong' },
+                    },
+                  ],
+                  maxTokens: 16,
+                }),
+              },
+            })
+          : 'sampling round-trip complete',
+    ),
+    tool(
+      {
+        name: 'test_streaming_elicitation',
+        description:
+          'SEP-2575: a response stream carrying no independent top-level JSON-RPC requests',
+      },
+      () => 'stream observed: result frames only, no top-level requests',
+    ),
+    tool(
+      {
+        name: 'test_logging_tool',
+        description: 'SEP-2575: logs, delivered only when the request set _meta logLevel',
+      },
+      async () => {
+        await getContext().log('info', 'test_logging_tool ran')
+        return 'logged through the request-scoped, logLevel-gated channel'
+      },
+    ),
+    tool(
+      {
+        name: 'test_trigger_tool_change',
+        description: 'SEP-2575: publishes notifications/tools/list_changed to listen streams',
+      },
+      () => {
+        server.notifyToolListChanged()
+        return 'tools_list_changed published'
+      },
+    ),
+    tool(
+      {
+        name: 'test_trigger_prompt_change',
+        description: 'SEP-2575: publishes notifications/prompts/list_changed to listen streams',
+      },
+      () => {
+        server.notifyPromptListChanged()
+        return 'prompts_list_changed published'
+      },
+    ),
+    tool(
+      {
+        name: 'test_input_required_result_elicitation',
+        description: 'MRTR (SEP-2322): asks for the caller name via an in-band elicitation request',
+      },
+      () => {
+        const name = acceptedContent<{ name: string }>(
+          getContext().inputResponses,
+          'user_name',
+        )?.name
+        if (typeof name === 'string') return done(`Hello, ${name}!`)
+        return inputRequired({
+          inputRequests: {
+            user_name: inputRequired.elicit({
+              message: 'What is your name?',
+              requestedSchema: NAME_FORM,
+            }),
+          },
+        })
+      },
+    ),
+    tool(
+      {
+        name: 'test_input_required_result_sampling',
+        description: 'MRTR (SEP-2322): asks for an LLM completion via an in-band sampling request',
+      },
+      () => {
+        const answer = inputResponse(getContext().inputResponses, 'capital_question')
+        if (answer.kind === 'sampling') {
+          const block = Array.isArray(answer.result.content) ? undefined : answer.result.content
+          return done(
+            `Sampling response: ${block?.type === 'text' ? block.text : JSON.stringify(answer.result)}`,
+          )
+        }
+        return inputRequired({
+          inputRequests: {
+            capital_question: inputRequired.createMessage({
+              messages: [
+                { role: 'user', content: { type: 'text', text: 'What is the capital of France?' } },
+              ],
+              maxTokens: 100,
+            }),
+          },
+        })
+      },
+    ),
+    tool(
+      {
+        name: 'test_input_required_result_list_roots',
+        description: 'MRTR (SEP-2322): asks for the client roots via an in-band roots/list request',
+      },
+      () => {
+        const answer = inputResponse(getContext().inputResponses, 'client_roots')
+        if (answer.kind === 'roots') {
+          const uris = answer.roots.map((root) => root.uri).join(', ')
+          return done(`Client exposed ${answer.roots.length} root(s): ${uris}`)
+        }
+        return inputRequired({ inputRequests: { client_roots: inputRequired.listRoots() } })
+      },
+    ),
+    tool(
+      {
+        name: 'test_input_required_result_request_state',
+        description:
+          'MRTR (SEP-2322): round-trips integrity-protected requestState with an elicitation',
+      },
+      async () => {
+        const context = getContext()
+        const confirmation = acceptedContent<{ ok: boolean }>(context.inputResponses, 'confirm')
+        if (confirmation !== undefined && context.requestState() !== undefined) {
+          return done('state-ok: requestState verified and confirmation received')
+        }
+        return inputRequired({
+          inputRequests: {
+            confirm: inputRequired.elicit({
+              message: 'Please confirm',
+              requestedSchema: CONFIRM_FORM,
+            }),
+          },
+          requestState: await context.mintRequestState({ tool: 'request_state' }),
+        })
+      },
+    ),
+    tool(
+      {
+        name: 'test_input_required_result_multiple_inputs',
+        description: 'MRTR (SEP-2322): asks for elicitation, sampling and roots input in one round',
+      },
+      async () => {
+        const context = getContext()
+        const name = acceptedContent<{ name: string }>(context.inputResponses, 'user_name')?.name
+        const greeting = inputResponse(context.inputResponses, 'greeting')
+        const roots = inputResponse(context.inputResponses, 'client_roots')
+        if (typeof name === 'string' && greeting.kind === 'sampling' && roots.kind === 'roots') {
+          const block = Array.isArray(greeting.result.content) ? undefined : greeting.result.content
+          return done(
+            `${block?.type === 'text' ? block.text : 'Hello'} ${name} — ${roots.roots.length} root(s) visible`,
+          )
+        }
+        return inputRequired({
+          inputRequests: {
+            user_name: inputRequired.elicit({
+              message: 'What is your name?',
+              requestedSchema: NAME_FORM,
+            }),
+            greeting: inputRequired.createMessage({
+              messages: [{ role: 'user', content: { type: 'text', text: 'Generate a greeting' } }],
+              maxTokens: 50,
+            }),
+            client_roots: inputRequired.listRoots(),
+          },
+          requestState: await context.mintRequestState({ tool: 'multiple_inputs' }),
+        })
+      },
+    ),
+    tool(
+      {
+        name: 'test_input_required_result_multi_round',
+        description: 'MRTR (SEP-2322): two elicitation rounds with evolving requestState',
+      },
+      async () => {
+        const context = getContext()
+        const state = context.requestState<{ round: number; name?: string }>()
+        const round = typeof state?.round === 'number' ? state.round : 0
+        if (round === 0) {
+          return inputRequired({
+            inputRequests: {
+              step1: inputRequired.elicit({
+                message: 'Step 1: What is your name?',
+                requestedSchema: NAME_FORM,
+              }),
+            },
+            requestState: await context.mintRequestState({ round: 1 }),
+          })
+        }
+        if (round === 1) {
+          const name =
+            acceptedContent<{ name: string }>(context.inputResponses, 'step1')?.name ?? 'unknown'
+          return inputRequired({
+            inputRequests: {
+              step2: inputRequired.elicit({
+                message: 'Step 2: What is your favorite color?',
+                requestedSchema: {
+                  type: 'object',
+                  properties: { color: { type: 'string' } },
+                  required: ['color'],
+                },
+              }),
+            },
+            requestState: await context.mintRequestState({ round: 2, name }),
+          })
+        }
+        const color =
+          acceptedContent<{ color: string }>(context.inputResponses, 'step2')?.color ?? 'unknown'
+        return done(`Multi-round complete: ${state?.name ?? 'unknown'} likes ${color}`)
+      },
+    ),
+    tool(
+      {
+        name: 'test_input_required_result_tampered_state',
+        description:
+          'MRTR (SEP-2322): a retry whose requestState fails verification is refused (-32602)',
+      },
+      async () => {
+        const context = getContext()
+        if (
+          context.requestState() !== undefined &&
+          acceptedContent(context.inputResponses, 'confirm') !== undefined
+        ) {
+          return done('integrity-ok: requestState verified')
+        }
+        return inputRequired({
+          inputRequests: {
+            confirm: inputRequired.elicit({
+              message: 'Please confirm',
+              requestedSchema: CONFIRM_FORM,
+            }),
+          },
+          requestState: await context.mintRequestState({ tool: 'tampered_state' }),
+        })
+      },
+    ),
+    tool(
+      {
+        name: 'test_input_required_result_capabilities',
+        description:
+          'MRTR (SEP-2322): only requests input kinds the declared client capabilities cover',
+      },
+      () => {
+        const context = getContext()
+        if (context.inputResponses !== undefined)
+          return done('Capability-aware input requests fulfilled')
+        const declared = context.clientCapabilities
+        const inputRequests: InputRequests = {}
+        if (declared?.elicitation !== undefined) {
+          inputRequests.user_name = inputRequired.elicit({
+            message: 'What is your name?',
+            requestedSchema: NAME_FORM,
+          })
+        }
+        if (declared?.sampling !== undefined) {
+          inputRequests.greeting = inputRequired.createMessage({
+            messages: [
+              { role: 'user', content: { type: 'text', text: 'Generate a short greeting' } },
+            ],
+            maxTokens: 50,
+          })
+        }
+        if (declared?.roots !== undefined) inputRequests.client_roots = inputRequired.listRoots()
+        if (Object.keys(inputRequests).length === 0) {
+          return done('No declared client capability supports an in-band input request')
+        }
+        return inputRequired({ inputRequests })
+      },
+    ),
+  ]
+}
+
+const CONFIRM_FORM = {
+  type: 'object' as const,
+  properties: { ok: { type: 'boolean' as const } },
+  required: ['ok'],
 }
 
 function tools(): Collectable[] {
@@ -116,7 +436,10 @@ function tools(): Collectable[] {
             messages: [{ role: 'user', content: { type: 'text', text } }],
             maxTokens: 100,
           })
-          const reply = result.content.type === 'text' ? result.content.text : 'No response'
+          const reply =
+            !Array.isArray(result.content) && result.content.type === 'text'
+              ? result.content.text
+              : 'No response'
           return `LLM response: ${reply}`
         } catch (error) {
           return failureText('Sampling not supported or error', error)
@@ -353,6 +676,41 @@ function prompts(): Collectable[] {
   return [
     prompt(
       {
+        name: 'test_input_required_result_prompt',
+        title: 'MRTR Prompt',
+        description: 'MRTR (SEP-2322): prompt that requires elicitation input before rendering',
+      },
+      () => {
+        const context = acceptedContent<{ context: string }>(
+          getContext().inputResponses,
+          'user_context',
+        )?.context
+        if (typeof context === 'string') {
+          return {
+            messages: [
+              {
+                role: 'user',
+                content: { type: 'text', text: `Use the following context: ${context}` },
+              },
+            ],
+          }
+        }
+        return inputRequired({
+          inputRequests: {
+            user_context: inputRequired.elicit({
+              message: 'What context should the prompt use?',
+              requestedSchema: {
+                type: 'object',
+                properties: { context: { type: 'string' } },
+                required: ['context'],
+              },
+            }),
+          },
+        })
+      },
+    ),
+    prompt(
+      {
         name: 'test_simple_prompt',
         title: 'Simple Test Prompt',
         description: 'A simple prompt without arguments',
@@ -434,7 +792,12 @@ function prompts(): Collectable[] {
   ]
 }
 
-/** Every fixture of the conformance suite's server scenarios. */
-export function conformanceFixtures(): Collectable[] {
-  return [...tools(), ...resources(), ...prompts()]
+/**
+ * Every fixture of the conformance suite's server scenarios; `server` is where the list-change
+ * triggers publish.
+ */
+export function conformanceFixtures(
+  server: Pick<MCPServer, 'notifyToolListChanged' | 'notifyPromptListChanged'>,
+): Collectable[] {
+  return [...tools(), ...modernTools(server), ...resources(), ...prompts()]
 }

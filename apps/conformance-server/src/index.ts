@@ -25,7 +25,7 @@ export function createConformanceServer(): MCPServer {
     logging: true,
     resourceSubscriptions: true,
   })
-  return server.collect(...conformanceFixtures())
+  return server.collect(...conformanceFixtures(server))
 }
 
 /** Start the fixture server on `http://localhost:<port>/mcp` (loopback only). */

@@ -79,6 +79,20 @@ describe('conformance server', () => {
       'test_elicitation_sep1330_enums',
       'json_schema_2020_12_tool',
       'test_reconnection',
+      'test_x_mcp_header',
+      'test_missing_capability',
+      'test_streaming_elicitation',
+      'test_logging_tool',
+      'test_trigger_tool_change',
+      'test_trigger_prompt_change',
+      'test_input_required_result_elicitation',
+      'test_input_required_result_sampling',
+      'test_input_required_result_list_roots',
+      'test_input_required_result_request_state',
+      'test_input_required_result_multiple_inputs',
+      'test_input_required_result_multi_round',
+      'test_input_required_result_tampered_state',
+      'test_input_required_result_capabilities',
     ])
     assert.deepEqual(await list('resources/list'), [
       'static-text',
@@ -86,11 +100,61 @@ describe('conformance server', () => {
       'watched-resource',
     ])
     assert.deepEqual(await list('prompts/list'), [
+      'test_input_required_result_prompt',
       'test_simple_prompt',
       'test_prompt_with_arguments',
       'test_prompt_with_embedded_resource',
       'test_prompt_with_image',
     ])
+  })
+
+  test('2026-07-28: server/discover without a session, then an input_required round trip', async () => {
+    const modern = async (method: string, params: Record<string, unknown>) => {
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': method,
+          ...(typeof params.name === 'string' ? { 'mcp-name': params.name } : {}),
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method,
+          params: {
+            ...params,
+            _meta: {
+              'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+              'io.modelcontextprotocol/clientInfo': { name: 'test', version: '1' },
+              'io.modelcontextprotocol/clientCapabilities': { elicitation: { form: {} } },
+            },
+          },
+        }),
+      })
+      assert.equal(response.status, 200)
+      assert.equal(response.headers.get('mcp-session-id'), null)
+      return ((await response.json()) as { result: Record<string, unknown> }).result
+    }
+    const discovered = await modern('server/discover', {})
+    assert.ok((discovered.supportedVersions as string[]).includes('2026-07-28'))
+    // 2026-07-28 carries the server's identity in the result's `_meta`.
+    assert.deepEqual(
+      (discovered._meta as Record<string, unknown>)['io.modelcontextprotocol/serverInfo'],
+      { name: 'dauth-conformance-server', version: '1.0.0' },
+    )
+    const asked = await modern('tools/call', {
+      name: 'test_input_required_result_elicitation',
+      arguments: {},
+    })
+    assert.equal(asked.resultType, 'input_required')
+    const answered = await modern('tools/call', {
+      name: 'test_input_required_result_elicitation',
+      arguments: {},
+      inputResponses: { user_name: { action: 'accept', content: { name: 'Ada' } } },
+    })
+    assert.deepEqual(answered.content, [{ type: 'text', text: 'Hello, Ada!' }])
   })
 
   test('a foreign Host is refused with 403 (DNS rebinding protection stays on)', async () => {

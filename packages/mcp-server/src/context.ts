@@ -4,14 +4,16 @@
  * @module
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js'
 import type {
+  AuthInfo,
+  ClientCapabilities,
   CreateMessageRequestParams,
   CreateMessageResult,
+  CreateMessageResultWithTools,
   ElicitRequestFormParams,
   ElicitResult,
   LoggingLevel,
-} from '@modelcontextprotocol/sdk/types.js'
+} from '@modelcontextprotocol/server'
 import type { VerifiedClaims } from './authorization/jwt.ts'
 import type { DispatchRequest, DispatchResponse } from './dispatch/client.ts'
 import { MCPServerError } from './errors.ts'
@@ -56,10 +58,38 @@ export interface ToolContext {
    * option; messages below the level the client set with `logging/setLevel` are dropped.
    */
   log(level: LoggingLevel, data: unknown, logger?: string): Promise<void>
-  /** Ask the client's LLM (`sampling/createMessage`). Rejects if the client lacks `sampling`. */
-  sample(params: CreateMessageRequestParams): Promise<CreateMessageResult>
-  /** Ask the user (`elicitation/create`, form mode). Rejects if the client lacks `elicitation`. */
+  /**
+   * Ask the client's LLM (`sampling/createMessage`), push style: 2025 sessions only (rejects on
+   * a 2026-07-28 request — return `inputRequired(...)` instead, which serves both eras).
+   */
+  sample(
+    params: CreateMessageRequestParams,
+  ): Promise<CreateMessageResult | CreateMessageResultWithTools>
+  /** Ask the user (`elicitation/create`, form mode), push style: 2025 sessions only (see `sample`). */
   elicit(params: ElicitRequestFormParams): Promise<ElicitResult>
+  /**
+   * The client's answers to the `inputRequired(...)` requests of the previous round, keyed by the
+   * names the handler gave them (untrusted input: read with `acceptedContent(…, schema)`).
+   * `undefined` on a first call.
+   */
+  readonly inputResponses: Record<string, unknown> | undefined
+  /**
+   * The verified payload of the `requestState` the client echoed (minted with
+   * {@link ToolContext.mintRequestState} in the previous round), or `undefined` on a first call.
+   * A tampered, expired or foreign state never reaches the handler (`-32602`).
+   */
+  requestState<T = unknown>(): T | undefined
+  /**
+   * Seal `payload` as a `requestState` for `inputRequired({ …, requestState })`: HMAC-SHA256,
+   * expiring (option `requestState.ttlSeconds`), bound to the method and the caller's token
+   * subject. Signed, not encrypted: put no secret in it.
+   */
+  mintRequestState(payload: unknown): Promise<string>
+  /**
+   * The capabilities the client declared: per request on 2026-07-28 (the `_meta` envelope), at
+   * `initialize` on 2025 sessions; `undefined` when unknown (stateless 2025 requests).
+   */
+  readonly clientCapabilities: ClientCapabilities | undefined
 }
 
 const storage = new AsyncLocalStorage<ToolContext>()

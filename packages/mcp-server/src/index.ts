@@ -49,6 +49,21 @@ export {
   type HmacDpopNonceOptions,
 } from './authorization/nonce.ts'
 export type { HeadersLike, RequestLike } from './authorization/request.ts'
+/**
+ * Multi-round-trip input (2026-07-28; the SDK's legacy shim serves the same handlers to 2025
+ * sessions): return `inputRequired({ inputRequests, requestState? })` from a tool, prompt or
+ * resource handler; read the answers with `acceptedContent` / `inputResponse` on
+ * `getContext().inputResponses`. Re-exported from the official SDK.
+ */
+export {
+  acceptedContent,
+  type ClientCapabilities,
+  type InputRequests,
+  type InputRequiredResult,
+  inputRequired,
+  inputResponse,
+  type ServerContext,
+} from '@modelcontextprotocol/server'
 export { type AuthContext, getContext, type ToolContext } from './context.ts'
 export {
   DispatchClient,
@@ -73,6 +88,7 @@ export {
   type PromptArgs,
   type PromptDefinition,
   type PromptOptions,
+  type PromptReturn,
   prompt,
 } from './prompts/prompt.ts'
 export {
@@ -82,6 +98,7 @@ export {
   type ResourceTemplateDefinition,
   type ResourceTemplateReader,
   resource,
+  type ResourceReturn,
   resourceTemplate,
   type VariableCompleter,
 } from './resources/resource.ts'

@@ -1,35 +1,37 @@
 /**
- * `MCPServer`: an OAuth 2.1 protected MCP server on `@modelcontextprotocol/sdk`. The core is
- * Web-standard (`fetch(Request) → Response`); `handler()` and `serve()` are node adapters.
+ * `MCPServer`: an OAuth 2.1 protected MCP server on the official MCP TypeScript SDK v2
+ * (`@modelcontextprotocol/server`). One endpoint serves both protocol eras: 2026-07-28
+ * requests (per-request `_meta` envelope, `server/discover`) through the SDK's
+ * `createMcpHandler`, and 2025 traffic (`initialize`, sessions) through its Streamable HTTP
+ * transport. The core is Web-standard (`fetch(Request) → Response`); `handler()` and `serve()`
+ * are node adapters.
  *
  * @module
  */
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { MemoryReplayStore, RedisReplayStore, type ReplayStore } from '@dauth/protocol'
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js'
 import {
-  McpServer,
-  type RegisteredTool,
-  ResourceTemplate,
-} from '@modelcontextprotocol/sdk/server/mcp.js'
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
-import { normalizeObjectSchema } from '@modelcontextprotocol/sdk/server/zod-compat.js'
-import { toJsonSchemaCompat } from '@modelcontextprotocol/sdk/server/zod-json-schema-compat.js'
-import {
+  type AuthInfo,
+  CLIENT_CAPABILITIES_META_KEY,
   type CallToolResult,
-  CreateMessageResultSchema,
-  ElicitResultSchema,
-  type LoggingLevel,
-  ListToolsRequestSchema,
-  type ListToolsResult,
-  LoggingLevelSchema,
-  SetLevelRequestSchema,
-  type Tool,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
-} from '@modelcontextprotocol/sdk/types.js'
+  type ClientCapabilities,
+  type CreateMcpHandlerOptions,
+  createMcpHandler,
+  createRequestStateCodec,
+  fromJsonSchema,
+  type InputRequiredResult,
+  isLegacyRequest,
+  McpServer,
+  type McpHttpHandler,
+  type RegisteredTool,
+  type RequestStateCodec,
+  ResourceTemplate,
+  type ServerCapabilities,
+  type ServerContext,
+  WebStandardStreamableHTTPServerTransport,
+} from '@modelcontextprotocol/server'
 import { Redis } from 'ioredis'
 import { z } from 'zod'
 import {
@@ -144,7 +146,10 @@ export interface MCPServerOptions {
   /** Enables `getContext().dispatch`. */
   dispatch?: DispatchOptions
   transportSecurity?: TransportSecurityOptions
-  /** Answer POSTs with `application/json` instead of an SSE stream (default `false`). */
+  /**
+   * Answer 2025 POSTs with `application/json` instead of an SSE stream (default `false`).
+   * 2026-07-28 requests are answered with JSON unless the call streams notifications first.
+   */
   enableJsonResponse?: boolean
   /**
    * Stateful MCP sessions (`Mcp-Session-Id`), needed for server → client requests such as
@@ -162,6 +167,12 @@ export interface MCPServerOptions {
    * `notifyResourceUpdated(uri)` tells the subscribed sessions. Needs `sessions`. Default `false`.
    */
   resourceSubscriptions?: boolean
+  /**
+   * The HMAC key of the multi-round-trip `requestState` (`getContext().mintRequestState`), at
+   * least 32 bytes; share it between instances behind a load balancer (a 2026-07-28 retry may
+   * reach another instance). Default: a random per-process key. `ttlSeconds` default 600.
+   */
+  requestState?: { key?: string | Uint8Array; ttlSeconds?: number }
 }
 
 /** Anything `MCPServer.collect` accepts. */
@@ -170,10 +181,6 @@ export type Collectable =
   | ResourceDefinition
   | ResourceTemplateDefinition
   | PromptDefinition
-
-const LOG_SEVERITY = new Map<LoggingLevel, number>(
-  LoggingLevelSchema.options.map((level, index) => [level, index]),
-)
 
 /** Options of stateful sessions. */
 export interface SessionOptions {
@@ -224,6 +231,23 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Protocol revisions of the 2025 era (no per-request envelope). */
+const ERA_2025_VERSIONS = new Set(['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'])
+
+/**
+ * The common 2025 request, recognised without the SDK's schema-validating classifier (which
+ * costs more than a token check per request): a JSON-RPC request with a 2025
+ * `MCP-Protocol-Version` (or none) and no `_meta` at all, so no envelope claim. `false`
+ * means "ask `isLegacyRequest`", never "modern".
+ */
+function isPlain2025Request(request: Request, body: unknown): boolean {
+  if (!isRecord(body) || body.jsonrpc !== '2.0' || typeof body.method !== 'string') return false
+  if (typeof body.id !== 'string' && typeof body.id !== 'number') return false
+  if (body.params !== undefined && (!isRecord(body.params) || '_meta' in body.params)) return false
+  const version = request.headers.get('mcp-protocol-version')
+  return version === null || ERA_2025_VERSIONS.has(version.trim())
 }
 
 async function readBody(
@@ -285,8 +309,9 @@ export class MCPServer {
   readonly #prompts = new Map<string, PromptDefinition>()
   /** Subscribed URIs per live `McpServer` (stateful sessions). */
   readonly #subscriptions = new Map<McpServer, Set<string>>()
-  /** `logging/setLevel` per session id. */
-  readonly #logLevels = new Map<string, LoggingLevel>()
+  /** Serves 2026-07-28 requests (per-request envelope): one `McpServer` per request. */
+  readonly #modern: McpHttpHandler
+  readonly #requestState: RequestStateCodec
   readonly #setups: ((mcp: McpServer) => void)[] = []
   readonly #dispatch: DispatchClient | undefined
   readonly #redis: Redis | undefined
@@ -341,6 +366,29 @@ export class MCPServer {
       ...(nonces ? { nonces } : {}),
     }
     if (options.dispatch) this.#dispatch = new DispatchClient(options.dispatch)
+    this.#requestState = createRequestStateCodec({
+      key: options.requestState?.key ?? randomBytes(32),
+      ...(options.requestState?.ttlSeconds !== undefined
+        ? { ttlSeconds: options.requestState.ttlSeconds }
+        : {}),
+      // A state minted for one caller and method is refused for any other (spec: MRTR user binding).
+      bind: (ctx) => {
+        const claims = ctx.http?.authInfo?.extra as VerifiedClaims | undefined
+        return `${ctx.mcpReq.method}\0${claims ? `${claims.iss}\0${claims.sub}` : ''}`
+      },
+    })
+    const modernOptions: CreateMcpHandlerOptions = {
+      // 2025 traffic never reaches this handler: #handleMcp routes it to our own transports.
+      legacy: 'reject',
+      // JSON unless the call streams progress or logs first (then SSE), whatever
+      // `enableJsonResponse` says: 'json' would drop those notifications.
+      responseMode: 'auto',
+      maxRequestBodySize: options.transportSecurity?.maxBodyBytes ?? DEFAULT_MAX_BODY,
+    }
+    this.#modern = createMcpHandler(
+      (context) => this.#createMcpServer(context.authInfo, context.requestInfo).mcp,
+      modernOptions,
+    )
   }
 
   #checkResourceUrl(value: string): string {
@@ -421,11 +469,34 @@ export class MCPServer {
    * `resourceSubscriptions`). Resolves once sent.
    */
   async notifyResourceUpdated(uri: string): Promise<void> {
+    // 2026-07-28: to the open `subscriptions/listen` streams that asked for this URI.
+    this.#modern.notify.resourceUpdated(uri)
     const sends: Promise<void>[] = []
     for (const [mcp, uris] of this.#subscriptions) {
       if (uris.has(uri)) sends.push(mcp.server.sendResourceUpdated({ uri }).catch(() => undefined))
     }
     await Promise.all(sends)
+  }
+
+  /**
+   * Tell clients that the tool list changed (`notifications/tools/list_changed`): on 2026-07-28
+   * the open `subscriptions/listen` streams that asked for it, on 2025 the open sessions.
+   */
+  notifyToolListChanged(): void {
+    this.#modern.notify.toolsChanged()
+    for (const session of this.#sessions.values()) session.mcp.sendToolListChanged()
+  }
+
+  /** Like {@link MCPServer.notifyToolListChanged}, for prompts. */
+  notifyPromptListChanged(): void {
+    this.#modern.notify.promptsChanged()
+    for (const session of this.#sessions.values()) session.mcp.sendPromptListChanged()
+  }
+
+  /** Like {@link MCPServer.notifyToolListChanged}, for resources. */
+  notifyResourceListChanged(): void {
+    this.#modern.notify.resourcesChanged()
+    for (const session of this.#sessions.values()) session.mcp.sendResourceListChanged()
   }
 
   /**
@@ -651,8 +722,17 @@ export class MCPServer {
         id: null,
       })
     }
-    const refused = this.#precheckToolCalls(parsed, authInfo, anonymousBecause, scheme)
+    // 2026-07-28 requests carry the per-request `_meta` envelope (malformed claims included:
+    // the SDK answers them); everything else is 2025 traffic.
+    const modern = !isPlain2025Request(request, parsed) && !(await isLegacyRequest(request, parsed))
+    const refused = this.#precheckToolCalls(parsed, authInfo, anonymousBecause, scheme, modern)
     if (refused) return refused
+    if (modern) {
+      return this.#modern.fetch(
+        request,
+        authInfo ? { parsedBody: parsed, authInfo } : { parsedBody: parsed },
+      )
+    }
     if (this.#options.sessions?.enabled) return this.#runSession(request, parsed, authInfo)
     return this.#runMcp(request, parsed, authInfo)
   }
@@ -714,7 +794,6 @@ export class MCPServer {
       },
       onsessionclosed: (id) => {
         this.#sessions.delete(id)
-        this.#logLevels.delete(id)
         mcp.close().catch(() => undefined)
       },
     })
@@ -730,7 +809,6 @@ export class MCPServer {
         for (const [id, session] of this.#sessions) {
           if (session.lastSeen < cutoff) {
             this.#sessions.delete(id)
-            this.#logLevels.delete(id)
             session.mcp.close().catch(() => undefined)
           }
         }
@@ -754,6 +832,7 @@ export class MCPServer {
     authInfo: AuthInfo | undefined,
     anonymousBecause: AuthFailure | undefined,
     scheme: 'Bearer' | 'DPoP',
+    modern: boolean,
   ): Response | undefined {
     const messages = Array.isArray(parsed) ? (parsed as unknown[]) : [parsed]
     const granted = authInfo?.scopes ?? []
@@ -785,7 +864,8 @@ export class MCPServer {
     ) {
       return this.#failure({ reason: 'insufficient_scope', scheme, scopes: needed })
     }
-    if (Array.isArray(parsed) || first.id === undefined) return undefined
+    // 2026-07-28: the tool's handler answers the refusal (#createMcpServer), in that era's shape.
+    if (modern || Array.isArray(parsed) || first.id === undefined) return undefined
     return json(200, {
       jsonrpc: '2.0',
       id: first.id,
@@ -860,75 +940,73 @@ export class MCPServer {
     }
   }
 
-  #createMcpServer(authInfo: AuthInfo | undefined): {
+  /**
+   * One official `McpServer` with every collected tool, resource and prompt, as `authInfo`
+   * may see them. `modernRequest`: the 2026-07-28 request it serves alone. There a tool the
+   * caller lacks scopes for takes any arguments (its handler answers the documented refusal
+   * before anything is validated) and is hidden only from `tools/list`.
+   */
+  #createMcpServer(
+    authInfo: AuthInfo | undefined,
+    modernRequest?: Request,
+  ): {
     mcp: McpServer
     tools: [ToolDefinition, RegisteredTool][]
   } {
+    const capabilities: ServerCapabilities = {
+      ...(this.#options.logging ? { logging: {} } : {}),
+      ...(this.#options.resourceSubscriptions ? { resources: { subscribe: true } } : {}),
+    }
     const mcp = new McpServer(
       { name: this.name, version: this.#options.version ?? '0.1.0' },
-      this.#options.instructions !== undefined ? { instructions: this.#options.instructions } : {},
+      {
+        capabilities,
+        ...(this.#options.instructions !== undefined
+          ? { instructions: this.#options.instructions }
+          : {}),
+        requestState: { verify: (state, ctx) => this.#requestState.verify(state, ctx) },
+        // sample()/elicit() to a client that did not declare the capability fail at once.
+        enforceStrictCapabilities: true,
+      },
     )
+    const granted = authInfo?.scopes ?? []
     const tools: [ToolDefinition, RegisteredTool][] = []
     for (const definition of this.#tools.values()) {
+      const refused =
+        modernRequest !== undefined && missingScopes(definition.requiredScopes, granted).length > 0
+      let inputSchema: z.ZodObject | ReturnType<typeof fromJsonSchema> | undefined
+      if (refused) inputSchema = z.looseObject({})
+      else if (definition.inputJsonSchema) {
+        // Listed verbatim (SEP-1613 / 2020-12) and validated by the SDK's JSON Schema validator.
+        inputSchema = fromJsonSchema(definition.inputJsonSchema.schema)
+      } else if (definition.inputSchema) inputSchema = z.object(definition.inputSchema)
       const registered = mcp.registerTool(
         definition.name,
         {
           ...(definition.title !== undefined ? { title: definition.title } : {}),
           description: definition.description,
-          ...(definition.inputSchema ? { inputSchema: definition.inputSchema } : {}),
-          // Raw JSON Schema tools: the SDK passes the arguments through; #wrap validates them.
-          ...(definition.inputJsonSchema ? { inputSchema: z.looseObject({}) } : {}),
-          ...(definition.outputSchema ? { outputSchema: definition.outputSchema } : {}),
+          ...(inputSchema ? { inputSchema } : {}),
+          ...(definition.outputSchema ? { outputSchema: z.object(definition.outputSchema) } : {}),
           ...(definition.annotations ? { annotations: definition.annotations } : {}),
         },
-        this.#wrap(definition) as never,
+        this.#wrap(definition, inputSchema !== undefined, mcp) as never,
       )
       tools.push([definition, registered])
     }
-    this.#applyVisibility(tools, authInfo)
-    if (tools.some(([definition]) => definition.inputJsonSchema))
-      this.#listToolsVerbatim(mcp, tools)
+    if (modernRequest === undefined) this.#applyVisibility(tools, authInfo)
+    else if (modernRequest.headers.get('mcp-method') === 'tools/list') {
+      this.#applyVisibility(tools, authInfo)
+    }
     this.#registerResourcesAndPrompts(mcp)
     for (const setup of this.#setups) setup(mcp)
     return { mcp, tools }
   }
 
-  /** `tools/list` as the SDK answers it, but raw JSON Schemas listed verbatim. */
-  #listToolsVerbatim(mcp: McpServer, tools: [ToolDefinition, RegisteredTool][]): void {
-    const schemaOf = (shape: z.ZodRawShape | undefined, pipeStrategy: 'input' | 'output') => {
-      const object = normalizeObjectSchema(shape)
-      return object
-        ? (toJsonSchemaCompat(object, { strictUnions: true, pipeStrategy }) as Tool['inputSchema'])
-        : undefined
-    }
-    mcp.server.setRequestHandler(
-      ListToolsRequestSchema,
-      (): ListToolsResult => ({
-        tools: tools
-          .filter(([, registered]) => registered.enabled)
-          .map(([definition]) => {
-            const outputSchema = schemaOf(definition.outputSchema, 'output')
-            return {
-              name: definition.name,
-              ...(definition.title !== undefined ? { title: definition.title } : {}),
-              description: definition.description,
-              inputSchema: (definition.inputJsonSchema?.schema as
-                | Tool['inputSchema']
-                | undefined) ??
-                schemaOf(definition.inputSchema, 'input') ?? { type: 'object', properties: {} },
-              ...(outputSchema ? { outputSchema } : {}),
-              ...(definition.annotations ? { annotations: definition.annotations } : {}),
-            }
-          }),
-      }),
-    )
-  }
-
   #registerResourcesAndPrompts(mcp: McpServer): void {
     for (const definition of this.#resources.values()) {
       if (definition.kind === 'resource') {
-        mcp.registerResource(definition.name, definition.uri, definition.metadata, (uri) =>
-          definition.read(uri),
+        mcp.registerResource(definition.name, definition.uri, definition.metadata, (uri, ctx) =>
+          runWithContext(this.#toolContext(ctx, mcp), () => definition.read(uri)),
         )
       } else {
         const complete = Object.fromEntries(
@@ -941,7 +1019,8 @@ export class MCPServer {
           definition.name,
           new ResourceTemplate(definition.uriTemplate, { list: undefined, complete }),
           definition.metadata,
-          (uri, variables) => definition.read(uri, variables),
+          (uri, variables, ctx) =>
+            runWithContext(this.#toolContext(ctx, mcp), () => definition.read(uri, variables)),
         )
       }
     }
@@ -952,24 +1031,20 @@ export class MCPServer {
       }
       const argsSchema = definition.argsSchema
       if (argsSchema) {
-        mcp.registerPrompt(definition.name, { ...config, argsSchema }, (args) =>
-          definition.handler(args),
+        mcp.registerPrompt(
+          definition.name,
+          { ...config, argsSchema: z.object(argsSchema) },
+          (args: Record<string, unknown>, ctx: ServerContext) =>
+            runWithContext(this.#toolContext(ctx, mcp), () => definition.handler(args)),
         )
       } else {
-        mcp.registerPrompt(definition.name, config, () => definition.handler({}))
+        mcp.registerPrompt(definition.name, config, (ctx: ServerContext) =>
+          runWithContext(this.#toolContext(ctx, mcp), () => definition.handler({})),
+        )
       }
     }
-    if (this.#options.logging) {
-      mcp.server.registerCapabilities({ logging: {} })
-      mcp.server.setRequestHandler(SetLevelRequestSchema, (request, extra) => {
-        if (extra.sessionId !== undefined)
-          this.#logLevels.set(extra.sessionId, request.params.level)
-        return {}
-      })
-    }
     if (this.#options.resourceSubscriptions) {
-      mcp.server.registerCapabilities({ resources: { subscribe: true } })
-      mcp.server.setRequestHandler(SubscribeRequestSchema, (request) => {
+      mcp.server.setRequestHandler('resources/subscribe', (request) => {
         let uris = this.#subscriptions.get(mcp)
         if (!uris) {
           uris = new Set()
@@ -978,7 +1053,7 @@ export class MCPServer {
         uris.add(request.params.uri)
         return {}
       })
-      mcp.server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
+      mcp.server.setRequestHandler('resources/unsubscribe', (request) => {
         this.#subscriptions.get(mcp)?.delete(request.params.uri)
         return {}
       })
@@ -992,43 +1067,40 @@ export class MCPServer {
 
   #wrap(
     definition: ToolDefinition,
+    takesArguments: boolean,
+    mcp: McpServer,
   ):
-    | ((args: Record<string, unknown>, extra: ToolExtra) => Promise<CallToolResult>)
-    | ((extra: ToolExtra) => Promise<CallToolResult>) {
+    | ((
+        args: Record<string, unknown>,
+        extra: ToolExtra,
+      ) => Promise<CallToolResult | InputRequiredResult>)
+    | ((extra: ToolExtra) => Promise<CallToolResult | InputRequiredResult>) {
     const run = async (
       args: Record<string, unknown>,
       extra: ToolExtra,
-    ): Promise<CallToolResult> => {
-      // Defence in depth: the HTTP pre-check already refused these.
-      const missing = missingScopes(definition.requiredScopes, extra.authInfo?.scopes ?? [])
+    ): Promise<CallToolResult | InputRequiredResult> => {
+      // Defence in depth on 2025 requests (the HTTP pre-check already refused these); the
+      // refusal itself on 2026-07-28 requests.
+      const missing = missingScopes(definition.requiredScopes, extra.http?.authInfo?.scopes ?? [])
       if (missing.length > 0) {
         return insufficientScopeResult(definition.name, definition.requiredScopes, missing)
       }
-      const invalid = definition.inputJsonSchema?.validate(args)
-      if (invalid !== undefined) {
-        return {
-          content: [
-            {
-              type: 'text',
-              text: `MCP error -32602: Input validation error: Invalid arguments for tool ${definition.name}: ${invalid}`,
-            },
-          ],
-          isError: true,
-        }
-      }
-      const context = this.#toolContext(extra)
+      const context = this.#toolContext(extra, mcp)
       return toCallToolResult(await runWithContext(context, () => definition.handler(args, extra)))
     }
-    return definition.inputSchema || definition.inputJsonSchema
-      ? run
-      : (extra: ToolExtra) => run({}, extra)
+    return takesArguments ? run : (extra: ToolExtra) => run({}, extra)
   }
 
-  #toolContext(extra: ToolExtra): ToolContext {
-    const authInfo = extra.authInfo
-    const logLevels = this.#logLevels
+  #toolContext(extra: ServerContext, mcp: McpServer): ToolContext {
+    const authInfo = extra.http?.authInfo
     const claims = authInfo?.extra as VerifiedClaims | undefined
     const dispatchClient = this.#dispatch
+    const codec = this.#requestState
+    // The public envelope type lists no keys; the SDK lifts them from `_meta` as received.
+    const envelope = extra.mcpReq.envelope as Record<string, unknown> | undefined
+    const envelopeCapabilities = envelope?.[CLIENT_CAPABILITIES_META_KEY] as
+      | ClientCapabilities
+      | undefined
     return {
       auth: authInfo && claims ? { subject: claims.sub, scopes: authInfo.scopes, claims } : null,
       authInfo,
@@ -1046,14 +1118,14 @@ export class MCPServer {
         return dispatchClient.dispatch({ token: authInfo.token, claims }, connection, request)
       },
       sessionId: extra.sessionId,
-      signal: extra.signal,
+      signal: extra.mcpReq.signal,
       closeStream: () => {
-        extra.closeSSEStream?.()
+        extra.http?.closeSSE?.()
       },
       progress: async (progress, total, message) => {
-        const progressToken = extra._meta?.progressToken
+        const progressToken = extra.mcpReq._meta?.progressToken
         if (progressToken === undefined) return
-        await extra.sendNotification({
+        await extra.mcpReq.notify({
           method: 'notifications/progress',
           params: {
             progressToken,
@@ -1067,24 +1139,19 @@ export class MCPServer {
         if (!this.#options.logging) {
           throw new MCPServerError('ERR_CONFIG', 'log() needs the `logging` option')
         }
-        const minimum = extra.sessionId !== undefined ? logLevels.get(extra.sessionId) : undefined
-        if (
-          minimum !== undefined &&
-          (LOG_SEVERITY.get(level) ?? 0) < (LOG_SEVERITY.get(minimum) ?? 0)
-        )
-          return
-        await extra.sendNotification({
-          method: 'notifications/message',
-          params: { level, data, ...(logger !== undefined ? { logger } : {}) },
-        })
+        // The SDK applies `logging/setLevel` (2025 sessions) or the request's `_meta` logLevel
+        // (2026-07-28: none set = no log messages).
+        await extra.mcpReq.log(level, data, logger)
       },
-      sample: (params) =>
-        extra.sendRequest({ method: 'sampling/createMessage', params }, CreateMessageResultSchema),
-      elicit: (params) =>
-        extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema),
+      // Related to the call: on a 2025 session they ride the call's own SSE stream.
+      sample: (params) => extra.mcpReq.send({ method: 'sampling/createMessage', params }),
+      elicit: (params) => extra.mcpReq.send({ method: 'elicitation/create', params }),
+      inputResponses: extra.mcpReq.inputResponses,
+      requestState: <T>() => extra.mcpReq.requestState<T>(),
+      mintRequestState: (payload) => codec.mint(payload, extra),
+      clientCapabilities: envelopeCapabilities ?? mcp.server.getClientCapabilities(),
     }
   }
-
   /**
    * A node `http` request listener (use it in any node http server, or express/fastify raw).
    * Needs `resourceUrl` in the options (throws `ERR_CONFIG` otherwise).
@@ -1158,6 +1225,7 @@ export class MCPServer {
     const sessions = [...this.#sessions.values()]
     this.#sessions.clear()
     await Promise.all(sessions.map((session) => session.mcp.close().catch(() => undefined)))
+    await this.#modern.close().catch(() => undefined)
     if (this.#redis && this.#redis.status !== 'end') {
       await this.#redis.quit().catch(() => this.#redis?.disconnect())
     }

@@ -69,7 +69,7 @@ function buildServer(): MCPServer {
         message: 'Name?',
         requestedSchema: { type: 'object', properties: { name: { type: 'string' } } },
       })
-      return `${sampled.content.type === 'text' ? sampled.content.text : ''}/${elicited.action}/${JSON.stringify(elicited.content)}`
+      return `${!Array.isArray(sampled.content) && sampled.content.type === 'text' ? sampled.content.text : ''}/${elicited.action}/${JSON.stringify(elicited.content)}`
     }),
     tool(
       {
@@ -273,7 +273,7 @@ describe('MCPServer capabilities', () => {
         content: [
           {
             type: 'text',
-            text: 'MCP error -32602: Input validation error: Invalid arguments for tool strict: data/count must be >= 1',
+            text: 'Input validation error: Invalid arguments for tool strict: data/count must be >= 1',
           },
         ],
         isError: true,

@@ -41,13 +41,13 @@ export function testTools() {
       (_args, extra) =>
         JSON.stringify({
           auth: getContext().auth,
-          authInfo: extra.authInfo
+          authInfo: extra.http?.authInfo
             ? {
-                token: extra.authInfo.token,
-                clientId: extra.authInfo.clientId,
-                scopes: extra.authInfo.scopes,
-                expiresAt: extra.authInfo.expiresAt,
-                extra: extra.authInfo.extra,
+                token: extra.http?.authInfo.token,
+                clientId: extra.http?.authInfo.clientId,
+                scopes: extra.http?.authInfo.scopes,
+                expiresAt: extra.http?.authInfo.expiresAt,
+                extra: extra.http?.authInfo.extra,
               }
             : null,
         }),

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
-import { ElicitRequestSchema, ElicitResultSchema } from '@modelcontextprotocol/sdk/types.js'
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js'
 import { MCPServer, tool } from '../src/index.ts'
 import { testTools } from './fixtures.ts'
 import { callMcp, mintToken, rpc, type StubAs, startStubAs, toolCall } from './helpers.ts'
@@ -24,20 +24,17 @@ describe('sessions', () => {
       tool(
         { name: 'ask_name', description: 'Elicit a name', requiredScopes: ['read'] },
         async (_args, extra) => {
-          const answer = await extra.sendRequest(
-            {
-              method: 'elicitation/create',
-              params: {
-                message: 'Your name?',
-                requestedSchema: {
-                  type: 'object',
-                  properties: { name: { type: 'string' } },
-                  required: ['name'],
-                },
+          const answer = await extra.mcpReq.send({
+            method: 'elicitation/create',
+            params: {
+              message: 'Your name?',
+              requestedSchema: {
+                type: 'object',
+                properties: { name: { type: 'string' } },
+                required: ['name'],
               },
             },
-            ElicitResultSchema,
-          )
+          })
           return `hello ${String(answer.content?.name)}`
         },
       ),

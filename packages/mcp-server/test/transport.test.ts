@@ -88,7 +88,7 @@ describe('transport security', () => {
     assert.equal(r.headers.get('access-control-allow-methods'), 'GET, POST, DELETE, OPTIONS')
     assert.equal(
       r.headers.get('access-control-allow-headers'),
-      'Authorization, DPoP, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID',
+      'Authorization, DPoP, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID, Mcp-Method, Mcp-Name',
     )
     const bad = await fetch(f.url, {
       method: 'OPTIONS',

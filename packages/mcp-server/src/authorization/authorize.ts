@@ -11,7 +11,7 @@ import {
   type ReplayStore,
   verifyDpopProof,
 } from '@dauth/protocol'
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js'
+import type { AuthInfo } from '@modelcontextprotocol/server'
 import type { AuthorizationProvider, TokenFailureReason, VerifiedClaims } from './jwt.ts'
 import type { DpopNonceSource } from './nonce.ts'
 import { headerValues, type RequestLike } from './request.ts'

@@ -3,8 +3,11 @@
  *
  * @module
  */
-import type { GetPromptResult } from '@modelcontextprotocol/sdk/types.js'
-import { completable } from '@modelcontextprotocol/sdk/server/completable.js'
+import {
+  completable,
+  type GetPromptResult,
+  type InputRequiredResult,
+} from '@modelcontextprotocol/server'
 import type { z } from 'zod'
 import { MCPServerError } from '../errors.ts'
 
@@ -24,6 +27,13 @@ function withCompleters(
     }),
   )
 }
+
+/**
+ * What a prompt handler returns: the messages, or `inputRequired(...)` to ask the client for
+ * input first (multi-round-trip, 2026-07-28; served to 2025 sessions by the SDK's legacy shim).
+ * `getContext()` works inside prompt handlers (`inputResponses`, `requestState()`, …).
+ */
+export type PromptReturn = GetPromptResult | InputRequiredResult
 
 /** Arguments of a prompt handler for an argument shape. */
 export type PromptArgs<Shape extends z.ZodRawShape | undefined> = Shape extends z.ZodRawShape
@@ -48,7 +58,7 @@ export interface PromptDefinition {
   readonly title: string | undefined
   readonly description: string | undefined
   readonly argsSchema: z.ZodRawShape | undefined
-  readonly handler: (args: Record<string, unknown>) => GetPromptResult | Promise<GetPromptResult>
+  readonly handler: (args: Record<string, unknown>) => PromptReturn | Promise<PromptReturn>
 }
 
 /**
@@ -63,7 +73,7 @@ export interface PromptDefinition {
  */
 export function prompt<Shape extends z.ZodRawShape | undefined = undefined>(
   options: PromptOptions<Shape>,
-  handler: (args: PromptArgs<Shape>) => GetPromptResult | Promise<GetPromptResult>,
+  handler: (args: PromptArgs<Shape>) => PromptReturn | Promise<PromptReturn>,
 ): PromptDefinition {
   if (options.name.length === 0 || options.name.length > 128) {
     throw new MCPServerError('ERR_CONFIG', 'A prompt needs a name of 1 to 128 characters')

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ReadResourceResult } from '@modelcontextprotocol/sdk/types.js'
+import type { InputRequiredResult, ReadResourceResult } from '@modelcontextprotocol/server'
 import { MCPServerError } from '../errors.ts'
 
 /** Metadata shared by resources and templates. */
@@ -15,13 +15,19 @@ export interface ResourceMetadata {
 }
 
 /** Reads a fixed resource. */
-export type ResourceReader = (uri: URL) => ReadResourceResult | Promise<ReadResourceResult>
+/**
+ * What a reader returns: the contents, or `inputRequired(...)` to ask the client for input first
+ * (multi-round-trip, 2026-07-28; served to 2025 sessions by the SDK's legacy shim).
+ */
+export type ResourceReturn = ReadResourceResult | InputRequiredResult
+
+export type ResourceReader = (uri: URL) => ResourceReturn | Promise<ResourceReturn>
 
 /** Reads a resource matched by a URI template, with the template's variables. */
 export type ResourceTemplateReader = (
   uri: URL,
   variables: Record<string, string | string[]>,
-) => ReadResourceResult | Promise<ReadResourceResult>
+) => ResourceReturn | Promise<ResourceReturn>
 
 /** Completes the value of one template variable (MCP `completion/complete`). */
 export type VariableCompleter = (value: string) => string[] | Promise<string[]>

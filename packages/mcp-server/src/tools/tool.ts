@@ -3,13 +3,13 @@
  *
  * @module
  */
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js'
-import type {
-  CallToolResult,
-  ServerNotification,
-  ServerRequest,
-  ToolAnnotations,
-} from '@modelcontextprotocol/sdk/types.js'
+import {
+  type CallToolResult,
+  type InputRequiredResult,
+  isInputRequiredResult,
+  type ServerContext,
+  type ToolAnnotations,
+} from '@modelcontextprotocol/server'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import type { z } from 'zod'
 import { MCPServerError } from '../errors.ts'
@@ -25,8 +25,12 @@ type ArgumentsValidator = (args: unknown) => string | undefined
 
 const ajv = new Ajv2020({ strict: false, allErrors: false })
 
-/** The second argument of a tool handler: the official SDK's request extra (incl. `authInfo`). */
-export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>
+/**
+ * The second argument of a tool handler: the official SDK's (v2) handler context `ctx`. The
+ * caller's token is `ctx.http?.authInfo` (v1's `extra.authInfo`), the session `ctx.sessionId`,
+ * the request `ctx.mcpReq` (`id`, `_meta`, `signal`, `inputResponses`, `requestState()`, …).
+ */
+export type ToolExtra = ServerContext
 
 /** Arguments of a handler for an input shape (an empty object when the tool has none). */
 export type ToolArgs<Shape extends z.ZodRawShape | undefined> = Shape extends z.ZodRawShape
@@ -34,10 +38,19 @@ export type ToolArgs<Shape extends z.ZodRawShape | undefined> = Shape extends z.
   : Record<string, never>
 
 /**
- * What a handler may return: a `CallToolResult` as is, a string (one text content), or any
- * other JSON value (serialised as one text content).
+ * What a handler may return: a `CallToolResult` as is, `inputRequired(...)` (ask the client for
+ * input, then be called again: multi-round-trip, 2026-07-28), a string (one text content), or
+ * any other JSON value (serialised as one text content).
  */
-export type ToolReturn = CallToolResult | string | number | boolean | object | null | undefined
+export type ToolReturn =
+  | CallToolResult
+  | InputRequiredResult
+  | string
+  | number
+  | boolean
+  | object
+  | null
+  | undefined
 
 /** A tool handler. */
 export type ToolHandler<Shape extends z.ZodRawShape | undefined> = (
@@ -193,8 +206,9 @@ export function insufficientScopeResult(
   }
 }
 
-/** Normalise a handler's return value to a `CallToolResult`. */
-export function toCallToolResult(value: ToolReturn): CallToolResult {
+/** Normalise a handler's return value to a `CallToolResult` (an `InputRequiredResult` as is). */
+export function toCallToolResult(value: ToolReturn): CallToolResult | InputRequiredResult {
+  if (isInputRequiredResult(value)) return value
   if (
     typeof value === 'object' &&
     value !== null &&

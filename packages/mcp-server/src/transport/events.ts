@@ -4,11 +4,7 @@
  *
  * @module
  */
-import type {
-  EventStore,
-  StreamId,
-} from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+import type { EventStore, JSONRPCMessage, StreamId } from '@modelcontextprotocol/server'
 
 /** In-memory {@link EventStore}; the oldest events are dropped past `maxEvents`. */
 export class MemoryEventStore implements EventStore {

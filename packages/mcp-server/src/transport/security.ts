@@ -50,8 +50,9 @@ export function preflightHeaders(origin: string): Record<string, string> {
   return {
     ...corsHeaders(origin),
     'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+    // Mcp-Method / Mcp-Name: the standard headers of every 2026-07-28 request (SEP-2243).
     'access-control-allow-headers':
-      'Authorization, DPoP, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID',
+      'Authorization, DPoP, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID, Mcp-Method, Mcp-Name',
     'access-control-max-age': '600',
   }
 }
