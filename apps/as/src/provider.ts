@@ -11,8 +11,9 @@ import type { AccountStore, ConnectionStore, OidcModelStore } from './storage/ty
 import { createOidcAdapterFactory } from './storage/oidcAdapter.ts'
 import { registerTokenExchangeGrant } from './grants/tokenExchange.ts'
 import { messagePage } from './views/pages.ts'
-import { STORAGE_RETRY_AFTER_SECONDS } from './errors.ts'
+import { asStorageError, STORAGE_RETRY_AFTER_SECONDS, StorageUnavailableError } from './errors.ts'
 import { isPublicHostname } from './registry/publicHost.ts'
+import { introspectJwtAccessToken, mayIntrospect, recordIssuedJwt } from './tokens/introspection.ts'
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 
@@ -106,11 +107,36 @@ export function createProvider(deps: ProviderDependencies): Provider {
       )
       return Object.keys(handles).length > 0 ? { connections: handles } : undefined
     },
+    formats: {
+      customizers: {
+        // Awaited before the token is returned: the issuance record (jti → grant) exists
+        // as soon as the client holds the token (see tokens/introspection.ts).
+        jwt: async (_ctx, token, jwt) => {
+          const exp = jwt.payload.exp
+          if (typeof exp === 'number') await recordIssuedJwt(deps.oidcStore, token, exp, deps.now())
+        },
+      },
+    },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      introspection: {
+        enabled: true,
+        // Opaque tokens here are refresh tokens (access tokens are JWTs, see
+        // tokens/introspection.ts): only their own client learns about them.
+        allowedPolicy: (_ctx, client, token) =>
+          mayIntrospect(registry, client.clientId, {
+            clientId: token.clientId,
+            aud: (token as { aud?: unknown }).aud,
+            refresh: token.kind === 'RefreshToken',
+          }),
+      },
+      revocation: {
+        enabled: true,
+        // A client revokes only its own tokens; anything else is the same silent 200 as an
+        // unknown token (RFC 7009 §2.2), so the endpoint is no token-validity oracle.
+        allowedPolicy: (_ctx, client, token) => client.clientId === token.clientId,
+      },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
       registration: {
         enabled: true,
@@ -226,6 +252,45 @@ export function createProvider(deps: ProviderDependencies): Provider {
   provider.use(async (ctx, next) => {
     await next()
     if (ctx.status === 503) ctx.set('retry-after', String(STORAGE_RETRY_AFTER_SECONDS))
+  })
+
+  // RFC 7662 for JWT access tokens: oidc-provider authenticates the caller, then refuses
+  // structured tokens with unsupported_token_type; answer from the issuance record instead.
+  provider.use(async (ctx, next) => {
+    await next()
+    const oidcCtx = (ctx as Partial<KoaContextWithOIDC>).oidc
+    const caller = oidcCtx?.client
+    if (oidcCtx?.route !== 'introspection' || ctx.status !== 400 || !caller) return
+    if ((ctx.body as { error?: unknown } | undefined)?.error !== 'unsupported_token_type') return
+    const token = (oidcCtx.params as { token?: unknown } | undefined)?.token
+    if (typeof token !== 'string') return
+    ctx.type = 'application/json; charset=utf-8'
+    try {
+      ctx.body = await introspectJwtAccessToken(
+        caller,
+        {
+          provider,
+          registry,
+          issuer: deps.issuer,
+          keys: deps.keys,
+          store: deps.oidcStore,
+          now: deps.now,
+        },
+        token,
+      )
+      ctx.status = 200
+    } catch (error) {
+      // Past oidc-provider's error handler: answer its way (JSON, no detail) ourselves.
+      const outage = asStorageError(error)
+      if (outage instanceof StorageUnavailableError) {
+        ctx.status = 503
+        ctx.body = { error: outage.error, error_description: outage.error_description }
+      } else {
+        ctx.status = 500
+        ctx.body = { error: 'server_error', error_description: 'oops! something went wrong' }
+        provider.emit('server_error', ctx, error)
+      }
+    }
   })
 
   // RFC 9449 §11.1: replay detection must be atomic and shared. oidc-provider's default
