@@ -17,8 +17,10 @@ export interface AuthorizationServerConfig {
   dev?: boolean
   /** `postgres://…` selects PostgreSQL; unset = `<stateDir>/as.sqlite`. */
   databaseUrl?: string
-  /** Redis for replay caches when several instances run. */
+  /** Redis for the DPoP replay store and login rate limits when several instances run. */
   redisUrl?: string
+  /** Prefix of every Redis key of this AS (`replay:…`, `login:…`). Default `dauth:as:`. */
+  redisKeyPrefix?: string
   /** Static clients (default: read from clientsFile, if that exists). */
   clients?: ClientMetadata[]
   clientsFile?: string
@@ -58,6 +60,7 @@ export function configFromEnv(
   }
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL
   if (env.REDIS_URL) config.redisUrl = env.REDIS_URL
+  if (env.DAUTH_REDIS_PREFIX) config.redisKeyPrefix = env.DAUTH_REDIS_PREFIX
   return config
 }
 

@@ -25,7 +25,11 @@ import { SqliteStorage } from './storage/sqlite.ts'
 import type { Storage } from './storage/types.ts'
 import { guardStorage, guardStore } from './storage/guard.ts'
 import { seedDevAccount } from './accounts/passwords.ts'
-import { LoginRateLimiter } from './accounts/rateLimit.ts'
+import {
+  MemoryLoginRateLimiter,
+  RedisLoginRateLimiter,
+  type LoginRateLimiter,
+} from './accounts/rateLimit.ts'
 import { pinToIssuer } from './routes/pin.ts'
 
 /** A running authorization server. */
@@ -47,9 +51,13 @@ interface Runtime {
   registry: ResourceRegistry
   redis: Redis | undefined
   csrfKey: Buffer
+  limiter: { user: LoginRateLimiter; ip: LoginRateLimiter }
 }
 
 const BODY_LIMIT = 128 * 1024
+
+/** Sign-in failures are counted in windows of 15 minutes. */
+const LOGIN_WINDOW_SECONDS = 900
 
 async function openStorage(config: AuthorizationServerConfig): Promise<Storage> {
   if (config.databaseUrl) {
@@ -80,6 +88,7 @@ async function buildRuntime(
           commandTimeout: 2000,
         })
       : undefined
+    const redisPrefix = config.redisKeyPrefix ?? 'dauth:as:'
     let redisDown = false
     redis?.on('error', (error: Error) => {
       if (!redisDown)
@@ -93,10 +102,24 @@ async function buildRuntime(
       ? guardStore<ReplayStore>(
           new RedisReplayStore(
             { set: (...args: (string | number)[]) => redis.call('SET', ...args) },
-            { prefix: 'dauth:as:replay:' },
+            { prefix: `${redisPrefix}replay:` },
           ),
         )
       : storage.replay
+    // Login limits are shared through Redis when there is one (several instances), else
+    // in-process. Redis down = sign-in fails closed (503), never unlimited guessing.
+    const maxFailures = config.loginMaxFailures ?? 5
+    const limiterFor = (kind: 'user' | 'ip', max: number): LoginRateLimiter =>
+      redis
+        ? guardStore<LoginRateLimiter>(
+            new RedisLoginRateLimiter(redis, {
+              max,
+              windowSeconds: LOGIN_WINDOW_SECONDS,
+              prefix: `${redisPrefix}login:${kind}:`,
+            }),
+          )
+        : new MemoryLoginRateLimiter({ max, windowSeconds: LOGIN_WINDOW_SECONDS, now })
+    const limiter = { user: limiterFor('user', maxFailures), ip: limiterFor('ip', maxFailures * 4) }
     const clients =
       config.clients ??
       (config.clientsFile && existsSync(config.clientsFile)
@@ -135,6 +158,7 @@ async function buildRuntime(
       registry,
       redis,
       csrfKey,
+      limiter,
     }
   } catch (error) {
     await storage.close()
@@ -180,11 +204,6 @@ export async function startAuthorizationServer(
     forceCloseConnections: 'idle',
   })
   let runtime: Runtime | undefined
-  const maxFailures = config.loginMaxFailures ?? 5
-  const limiter = {
-    user: new LoginRateLimiter({ max: maxFailures, windowSeconds: 900, now }),
-    ip: new LoginRateLimiter({ max: maxFailures * 4, windowSeconds: 900, now }),
-  }
   let boundPort = 0
   const ready = (): Runtime => {
     if (!runtime) throw new HttpError('service_unavailable', 'Starting')
@@ -232,7 +251,7 @@ export async function startAuthorizationServer(
         accounts: rt.storage.accounts,
         issuer: rt.issuer,
         csrfKey: rt.csrfKey,
-        limiter,
+        limiter: rt.limiter,
       }
     })
   })

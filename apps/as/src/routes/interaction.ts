@@ -170,8 +170,11 @@ export function registerInteractionRoutes(
       })
     const userKey = `user:${username.toLowerCase()}`
     const ipKey = `ip:${request.ip}`
-    if (deps.limiter.user.blocked(userKey) || deps.limiter.ip.blocked(ipKey))
-      return html(reply, 429, page(TOO_MANY))
+    const [userBlocked, ipBlocked] = await Promise.all([
+      deps.limiter.user.blocked(userKey),
+      deps.limiter.ip.blocked(ipKey),
+    ])
+    if (userBlocked || ipBlocked) return html(reply, 429, page(TOO_MANY))
     const account = username ? await deps.accounts.findByUsername(username) : undefined
     // Unknown users cost one scrypt too: no enumeration by timing or by message.
     const valid = await verifyPassword(
@@ -179,11 +182,10 @@ export function registerInteractionRoutes(
       account?.passwordHash ?? (await DUMMY_HASH_PROMISE),
     )
     if (!account || !valid) {
-      deps.limiter.user.fail(userKey)
-      deps.limiter.ip.fail(ipKey)
+      await Promise.all([deps.limiter.user.fail(userKey), deps.limiter.ip.fail(ipKey)])
       return html(reply, 401, page(INVALID_LOGIN))
     }
-    deps.limiter.user.reset(userKey)
+    await deps.limiter.user.reset(userKey)
     await finish(request, reply, deps, { login: { accountId: account.id } }, false)
     return reply
   })
