@@ -36,6 +36,8 @@ export interface AuthorizationServerConfig {
   /** Outbound fetch for the attestation proxy (tests). */
   fetch?: typeof fetch
   attestationTimeoutMs?: number
+  /** When set, `GET /metrics` requires `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string
   /** Failed sign-ins per username in 15 minutes before 429 (per client IP: 4×). Default 5. */
   loginMaxFailures?: number
 }
@@ -60,6 +62,7 @@ export function configFromEnv(
   }
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL
   if (env.REDIS_URL) config.redisUrl = env.REDIS_URL
+  if (env.DAUTH_AS_METRICS_TOKEN) config.metricsToken = env.DAUTH_AS_METRICS_TOKEN
   if (env.DAUTH_REDIS_PREFIX) config.redisKeyPrefix = env.DAUTH_REDIS_PREFIX
   return config
 }

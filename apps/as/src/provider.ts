@@ -11,6 +11,7 @@ import type { AccountStore, ConnectionStore, OidcModelStore } from './storage/ty
 import { createOidcAdapterFactory } from './storage/oidcAdapter.ts'
 import { registerTokenExchangeGrant } from './grants/tokenExchange.ts'
 import { messagePage } from './views/pages.ts'
+import type { AsMetrics } from './metrics.ts'
 import { asStorageError, STORAGE_RETRY_AFTER_SECONDS, StorageUnavailableError } from './errors.ts'
 import { isPublicHostname } from './registry/publicHost.ts'
 import { introspectJwtAccessToken, mayIntrospect, recordIssuedJwt } from './tokens/introspection.ts'
@@ -50,6 +51,7 @@ export interface ProviderDependencies {
   accounts: AccountStore
   replay: ReplayStore
   now: () => number
+  metrics: AsMetrics
 }
 
 function requestedScopes(ctx: KoaContextWithOIDC): string[] {
@@ -246,6 +248,16 @@ export function createProvider(deps: ProviderDependencies): Provider {
   // The issuer has no path while every endpoint is under OAUTH_PREFIX; request URLs are
   // pinned to the issuer (host/proto) by the mount, never taken from client headers.
   provider.proxy = true
+
+  // Metrics: outermost, so it sees the final answer (after the introspection rewrite below).
+  provider.use(async (ctx, next) => {
+    await next()
+    if (ctx.status >= 400 && typeof ctx.body === 'object' && ctx.body !== null)
+      deps.metrics.failure((ctx.body as { error?: unknown }).error)
+  })
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    deps.metrics.tokenIssued((ctx.oidc.params as { grant_type?: unknown } | undefined)?.grant_type)
+  })
 
   // A storage outage (StorageUnavailableError from the adapter or the replay store) is
   // answered by oidc-provider as 503 temporarily_unavailable; add RFC 9110 Retry-After.

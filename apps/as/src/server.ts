@@ -31,6 +31,8 @@ import {
   type LoginRateLimiter,
 } from './accounts/rateLimit.ts'
 import { pinToIssuer } from './routes/pin.ts'
+import { AsMetrics } from './metrics.ts'
+import { timingSafeEqual } from 'node:crypto'
 
 /** A running authorization server. */
 export interface RunningAuthorizationServer {
@@ -73,6 +75,7 @@ async function buildRuntime(
   config: AuthorizationServerConfig,
   issuer: string,
   now: () => number,
+  metrics: AsMetrics,
 ): Promise<Runtime> {
   assertIssuer(issuer)
   // Outages of the stores surface as StorageUnavailableError (503 temporarily_unavailable).
@@ -146,6 +149,7 @@ async function buildRuntime(
       accounts: storage.accounts,
       replay,
       now,
+      metrics,
     })
     const csrfKey = await loadSecret(storage.meta, 'csrf_key')
     return {
@@ -210,7 +214,33 @@ export async function startAuthorizationServer(
     return runtime
   }
 
-  app.setErrorHandler((error, request, reply) => sendError(error, request, reply))
+  const metrics = new AsMetrics()
+  app.setErrorHandler((error, request, reply) => {
+    metrics.failure(sendError(error, request, reply))
+  })
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.vaultResponse(request.method, request.routeOptions.url, reply.statusCode)
+    done()
+  })
+
+  // Prometheus text format. Bearer-protected when a metrics token is configured.
+  const metricsToken = config.metricsToken
+    ? Buffer.from(`Bearer ${config.metricsToken}`)
+    : undefined
+  app.get('/metrics', async (request, reply) => {
+    if (metricsToken) {
+      const given = Buffer.from(request.headers.authorization ?? '')
+      if (given.length !== metricsToken.length || !timingSafeEqual(given, metricsToken)) {
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="metrics"')
+          .header('cache-control', 'no-store')
+          .send({ error: 'invalid_token', error_description: 'Metrics require the metrics token' })
+      }
+    }
+    const { contentType, body } = await metrics.render()
+    return reply.header('content-type', contentType).header('cache-control', 'no-store').send(body)
+  })
   app.setNotFoundHandler((_request, reply) => {
     void reply.code(404).send({ error: 'not_found', error_description: 'Not found' })
   })
@@ -252,6 +282,7 @@ export async function startAuthorizationServer(
         issuer: rt.issuer,
         csrfKey: rt.csrfKey,
         limiter: rt.limiter,
+        onLoginRefused: (reason) => metrics.failure(reason),
       }
     })
   })
@@ -288,7 +319,7 @@ export async function startAuthorizationServer(
     const issuer =
       config.issuer ??
       `http://${hostForUrl === '0.0.0.0' ? 'localhost' : hostForUrl}:${address.port}`
-    runtime = await buildRuntime(app.log, config, issuer, now)
+    runtime = await buildRuntime(app.log, config, issuer, now, metrics)
   } catch (error) {
     await app.close()
     throw error

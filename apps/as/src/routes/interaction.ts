@@ -15,6 +15,8 @@ export interface InteractionDependencies {
   csrfKey: Buffer
   /** Failed sign-ins per username and per client IP. */
   limiter: { user: LoginRateLimiter; ip: LoginRateLimiter }
+  /** Counts refused sign-ins (metrics); never sees the username or password. */
+  onLoginRefused?: (reason: 'login_failed' | 'login_rate_limited') => void
 }
 
 const INVALID_LOGIN = 'Invalid username or password.'
@@ -174,7 +176,10 @@ export function registerInteractionRoutes(
       deps.limiter.user.blocked(userKey),
       deps.limiter.ip.blocked(ipKey),
     ])
-    if (userBlocked || ipBlocked) return html(reply, 429, page(TOO_MANY))
+    if (userBlocked || ipBlocked) {
+      deps.onLoginRefused?.('login_rate_limited')
+      return html(reply, 429, page(TOO_MANY))
+    }
     const account = username ? await deps.accounts.findByUsername(username) : undefined
     // Unknown users cost one scrypt too: no enumeration by timing or by message.
     const valid = await verifyPassword(
@@ -183,6 +188,7 @@ export function registerInteractionRoutes(
     )
     if (!account || !valid) {
       await Promise.all([deps.limiter.user.fail(userKey), deps.limiter.ip.fail(ipKey)])
+      deps.onLoginRefused?.('login_failed')
       return html(reply, 401, page(INVALID_LOGIN))
     }
     await deps.limiter.user.reset(userKey)
