@@ -37,6 +37,18 @@ export const ROUTES = {
   challenge: `${OAUTH_PREFIX}/challenge`,
 } as const
 
+/** Methods of the enabled fixed-path endpoints (405 + Allow for the others). */
+const ENDPOINT_METHODS: Readonly<Record<string, readonly string[]>> = {
+  [ROUTES.authorization]: ['GET', 'POST'],
+  [ROUTES.token]: ['POST'],
+  [ROUTES.jwks]: ['GET'],
+  [ROUTES.registration]: ['POST'],
+  [ROUTES.revocation]: ['POST'],
+  [ROUTES.introspection]: ['POST'],
+  [ROUTES.pushed_authorization_request]: ['POST'],
+  [ROUTES.userinfo]: ['GET', 'POST'],
+}
+
 export interface ProviderDependencies {
   issuer: string
   dev: boolean
@@ -254,6 +266,22 @@ export function createProvider(deps: ProviderDependencies): Provider {
     await next()
     if (ctx.status >= 400 && typeof ctx.body === 'object' && ctx.body !== null)
       deps.metrics.failure((ctx.body as { error?: unknown }).error)
+  })
+  // Unknown paths and wrong methods under /oauth: JSON like the rest of the AS (Koa would
+  // answer a text/plain "Not Found"), 405 + Allow for a known endpoint.
+  provider.use(async (ctx, next) => {
+    await next()
+    if (ctx.status !== 404 || ctx.body != null) return
+    const allowed = ENDPOINT_METHODS[ctx.path]
+    ctx.set('cache-control', 'no-store')
+    if (allowed && !allowed.includes(ctx.method)) {
+      ctx.status = 405
+      ctx.set('allow', allowed.join(', '))
+      ctx.body = { error: 'invalid_request', error_description: 'Method not allowed' }
+    } else {
+      ctx.status = 404
+      ctx.body = { error: 'not_found', error_description: 'Not found' }
+    }
   })
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     deps.metrics.tokenIssued((ctx.oidc.params as { grant_type?: unknown } | undefined)?.grant_type)

@@ -57,6 +57,8 @@ interface Runtime {
 }
 
 const BODY_LIMIT = 128 * 1024
+/** oidc-provider's own body limit (lib/shared/selective_body.js, 56 KiB). */
+const OIDC_BODY_LIMIT = 56 * 1024
 
 /** Sign-in failures are counted in windows of 15 minutes. */
 const LOGIN_WINDOW_SECONDS = 900
@@ -214,6 +216,9 @@ export async function startAuthorizationServer(
     return runtime
   }
 
+  // JSON only on the AS's own routes (README: non-JSON → 415); the login forms register
+  // their own urlencoded parser. Child scopes inherit this.
+  app.removeContentTypeParser('text/plain')
   const metrics = new AsMetrics()
   app.setErrorHandler((error, request, reply) => {
     metrics.failure(sendError(error, request, reply))
@@ -242,7 +247,10 @@ export async function startAuthorizationServer(
     return reply.header('content-type', contentType).header('cache-control', 'no-store').send(body)
   })
   app.setNotFoundHandler((_request, reply) => {
-    void reply.code(404).send({ error: 'not_found', error_description: 'Not found' })
+    void reply
+      .code(404)
+      .header('cache-control', 'no-store')
+      .send({ error: 'not_found', error_description: 'Not found' })
   })
 
   app.get('/healthz', (_request, reply) => {
@@ -254,6 +262,16 @@ export async function startAuthorizationServer(
   const forward = (rewriteTo?: string) =>
     function handler(this: unknown, request: FastifyRequest, reply: FastifyReply): void {
       const rt = ready()
+      // oidc-provider reads at most OIDC_BODY_LIMIT and then answers a generic 400; a
+      // declared oversize body gets the exact status, without reading it.
+      if (Number(request.headers['content-length']) > OIDC_BODY_LIMIT) {
+        void reply
+          .code(413)
+          .header('cache-control', 'no-store')
+          .header('connection', 'close')
+          .send({ error: 'invalid_request', error_description: 'Request body too large' })
+        return
+      }
       pinToIssuer(request.raw, rt.issuer)
       if (rewriteTo) request.raw.url = rewriteTo
       reply.hijack()
