@@ -84,7 +84,14 @@ function storageSuite(
         userCode: 'ABCD',
         jti: 'd1',
       })
-      await storage.oidc.consume('AccessToken', 'a1')
+      // Compare-and-set: only the first consume wins, also when issued concurrently.
+      const consumed = await Promise.all([
+        storage.oidc.consume('AccessToken', 'a1'),
+        storage.oidc.consume('AccessToken', 'a1'),
+      ])
+      assert.deepEqual(consumed.sort(), [false, true])
+      assert.equal(await storage.oidc.consume('AccessToken', 'a1'), false)
+      assert.equal(await storage.oidc.consume('AccessToken', 'absent'), false)
       assert.equal(typeof (await storage.oidc.find('AccessToken', 'a1'))?.consumed, 'number')
       await storage.oidc.revokeByGrantId('g1')
       assert.equal(await storage.oidc.find('AccessToken', 'a1'), undefined)
