@@ -60,7 +60,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
 
     before(async () => {
       const db = backend === 'postgres' ? await createDatabase() : undefined
-      drop = db?.drop
+      drop = db ? () => db.drop() : undefined
       server = await startTestServer({ dev: true, ...(db ? { databaseUrl: db.url } : {}) })
       key = await generateDpopKeyPair()
     })
