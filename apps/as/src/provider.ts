@@ -314,6 +314,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
           issuer: deps.issuer,
           keys: deps.keys,
           store: deps.oidcStore,
+          accounts: deps.accounts,
           now: deps.now,
         },
         token,

@@ -2,19 +2,21 @@ import { errors as joseErrors, jwtVerify } from 'jose'
 import type Provider from 'oidc-provider'
 import type { SigningKeys } from '../keys.ts'
 import type { ResourceRegistry } from '../registry/resources.ts'
-import type { OidcModelStore } from '../storage/types.ts'
+import type { AccountStore, OidcModelStore } from '../storage/types.ts'
 
 /**
- * Model name under which every issued JWT access token is recorded (by `jti`, with its
- * `grantId`). oidc-provider keeps no state for JWT-format access tokens, so without this
- * record a revoked grant (refresh-token reuse, RFC 7009 revocation of the refresh token,
- * authorization-code reuse) could not be seen at introspection. The record lives in the
- * oidc model table, so oidc-provider's own `revokeByGrantId` deletes it with the family.
+ * Model name under which every JWT access token issued from a grant (authorization code,
+ * refresh) is recorded, by `jti` with its `grantId`. oidc-provider keeps no state for
+ * JWT-format access tokens, so without this record a revoked grant (refresh-token reuse,
+ * RFC 7009 revocation of the refresh token, code reuse) could not be seen at introspection.
+ * The record lives in the oidc model table, so oidc-provider's own `revokeByGrantId`
+ * deletes it with the family. Client-credentials tokens have no grant, nothing can revoke
+ * them, and they are not recorded: that keeps their issuance (the hot path) at one write.
  */
 export const ISSUED_JWT_MODEL = 'IssuedJwtAccessToken'
 
 interface IssuedRecord {
-  grantId?: string
+  grantId: string
   clientId: string
   accountId?: string
   exp: number
@@ -32,9 +34,8 @@ export async function recordIssuedJwt(
   exp: number,
   now: number,
 ): Promise<void> {
-  if (!token.jti || !token.clientId) return
-  const record: IssuedRecord = { clientId: token.clientId, exp }
-  if (token.grantId) record.grantId = token.grantId
+  if (!token.jti || !token.clientId || !token.grantId) return
+  const record: IssuedRecord = { clientId: token.clientId, grantId: token.grantId, exp }
   if (token.accountId) record.accountId = token.accountId
   await store.upsert(ISSUED_JWT_MODEL, token.jti, { ...record }, Math.max(1, exp - now))
 }
@@ -61,8 +62,8 @@ export function mayIntrospect(
  * RFC 7662 for the AS's RFC 9068 JWT access tokens. oidc-provider refuses to introspect
  * structured tokens (`unsupported_token_type`) after authenticating the caller; this answers
  * instead: active only when the signature (current or retired AS key), `iss`, `typ` and
- * `exp` verify, the issuance record still exists (i.e. its grant was not revoked) and the
- * grant is still live; the caller must pass {@link mayIntrospect}.
+ * `exp` verify and, for a token issued from a grant, its issuance record and the grant
+ * still exist (i.e. the family was not revoked); the caller must pass {@link mayIntrospect}.
  */
 export async function introspectJwtAccessToken(
   caller: { clientId: string },
@@ -72,6 +73,7 @@ export async function introspectJwtAccessToken(
     issuer: string
     keys: SigningKeys
     store: OidcModelStore
+    accounts: AccountStore
     now: () => number
   },
   token: string,
@@ -92,11 +94,17 @@ export async function introspectJwtAccessToken(
   const jti = claims.jti
   if (typeof jti !== 'string') return INACTIVE
   const record = (await deps.store.find(ISSUED_JWT_MODEL, jti)) as IssuedRecord | undefined
-  if (!record || record.clientId !== claims.client_id) return INACTIVE
-  // The grant check also covers grants revoked without deleting their tokens' records.
-  if (record.grantId) {
+  if (record) {
+    if (record.clientId !== claims.client_id) return INACTIVE
+    // Also covers a grant destroyed without its tokens' records.
     const grant = await deps.provider.Grant.find(record.grantId)
     if (!grant || grant.clientId !== record.clientId) return INACTIVE
+  } else {
+    // No record: only a client-credentials token (sub = client_id, not a user) may be
+    // active; a user's token without its record belongs to a revoked grant.
+    const sub = claims.sub
+    if (typeof sub !== 'string' || sub !== claims.client_id) return INACTIVE
+    if (await deps.accounts.findById(sub)) return INACTIVE
   }
   const clientId = typeof claims.client_id === 'string' ? claims.client_id : undefined
   if (!mayIntrospect(deps.registry, caller.clientId, { clientId, aud: claims.aud, refresh: false }))
