@@ -15,7 +15,7 @@ import {
   tokenRequest,
   type TestServer,
 } from './helpers.ts'
-import { Browser, csrfOf } from './helpers/formBrowser.ts'
+import { Browser, csrfOf, freshCode } from './helpers/formBrowser.ts'
 
 /** `name{labels} value` samples of the exposition text. */
 function samples(text: string): Map<string, number> {
@@ -125,6 +125,46 @@ describe('GET /metrics', () => {
       'public-app',
     ]) {
       assert.equal(scraped.text.includes(secret), false, 'no identifier or secret in /metrics')
+    }
+  })
+
+  test('authorization_code and refresh_token issuance are counted by grant type', async (t) => {
+    const server = await startTestServer({ dev: true })
+    t.after(() => server.close())
+    const key = await generateDpopKeyPair()
+    const proof = () => createDpopProof(key, { htm: 'POST', htu: server.tokenEndpoint })
+    const before = samples((await scrape(server)).text)
+    const { code, verifier } = await freshCode(server)
+    const tokens = await tokenRequest(
+      server,
+      {
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: verifier,
+        redirect_uri: PUBLIC_REDIRECT,
+        client_id: 'public-app',
+      },
+      { dpop: await proof() },
+    )
+    assert.equal(tokens.status, 200)
+    const refreshed = await tokenRequest(
+      server,
+      {
+        grant_type: 'refresh_token',
+        refresh_token: tokens.body.refresh_token as string,
+        client_id: 'public-app',
+      },
+      { dpop: await proof() },
+    )
+    assert.equal(refreshed.status, 200)
+    const after = samples((await scrape(server)).text)
+    for (const [grantType, count] of [
+      ['authorization_code', 1],
+      ['refresh_token', 1],
+      ['client_credentials', 0],
+    ] as const) {
+      const series = `dauth_as_tokens_issued_total{grant_type="${grantType}"}`
+      assert.equal((after.get(series) ?? 0) - (before.get(series) ?? 0), count, grantType)
     }
   })
 

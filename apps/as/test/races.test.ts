@@ -4,11 +4,9 @@
 // then consumes (two steps); the store's compare-and-set consume closes the window.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
 import { createDpopProof, generateDpopKeyPair, type DpopKeyPair } from '@dauth/protocol'
 import {
   MCP_CLIENT,
-  MCP_RESOURCE,
   PUBLIC_REDIRECT,
   basic,
   startTestServer,
@@ -16,37 +14,7 @@ import {
   type TestServer,
 } from './helpers.ts'
 import { createDatabase, postgresAvailable } from './helpers/backends.ts'
-import { Browser, csrfOf } from './helpers/formBrowser.ts'
-
-/** Login + consent through the AS's forms; returns a fresh code and its verifier. */
-export async function freshCode(server: TestServer): Promise<{ code: string; verifier: string }> {
-  const verifier = randomBytes(32).toString('base64url')
-  const browser = new Browser(server.url)
-  const start = await browser.request(
-    `/oauth/authorize?${new URLSearchParams({
-      client_id: 'public-app',
-      response_type: 'code',
-      redirect_uri: PUBLIC_REDIRECT,
-      scope: 'read',
-      resource: MCP_RESOURCE,
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    })}`,
-  )
-  const login = await browser.request(start.location!)
-  const signedIn = await browser.request(`${start.location!}/login`, {
-    method: 'POST',
-    form: { csrf: csrfOf(login.text), username: 'demo', password: 'demo-password' },
-  })
-  const resumed = await browser.request(signedIn.location!)
-  const consent = await browser.request(resumed.location!)
-  const allowed = await browser.request(`${resumed.location!}/confirm`, {
-    method: 'POST',
-    form: { csrf: csrfOf(consent.text) },
-  })
-  const back = new URL((await browser.request(allowed.location!)).location!)
-  return { code: back.searchParams.get('code')!, verifier }
-}
+import { freshCode } from './helpers/formBrowser.ts'
 
 const pgUp = await postgresAvailable()
 
