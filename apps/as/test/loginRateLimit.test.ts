@@ -59,30 +59,39 @@ for (const backend of backends) {
   describe(`${backend.name} login rate limiter`, {
     skip: backend.skip && 'Redis unreachable',
   }, () => {
-    test('blocks after max failures per key, other keys unaffected, reset clears', async (t) => {
+    test('max attempts per key and window, other keys unaffected, refund and reset', async (t) => {
       const { limiter, close, pttl } = backend.open()
       t.after(close)
-      for (let i = 0; i < 3; i++) {
-        assert.equal(await limiter.blocked('user:demo'), false, `before failure ${i + 1}`)
-        await limiter.fail('user:demo')
-      }
-      assert.equal(await limiter.blocked('user:demo'), true)
-      assert.equal(await limiter.blocked('user:other'), false)
+      for (let i = 0; i < 3; i++)
+        assert.equal(await limiter.attempt('user:demo'), true, `#${i + 1}`)
+      assert.equal(await limiter.attempt('user:demo'), false)
+      assert.equal(await limiter.attempt('user:other'), true)
       if (pttl) {
         // INCR and PEXPIRE are one script: the counter always carries the window's expiry,
-        // set by the first failure and not extended by later ones (fixed window).
+        // set by the first attempt and not extended by later ones (fixed window).
         const ms = await pttl('user:demo')
         assert.ok(ms > 0 && ms <= WINDOW * 1000, `pttl ${ms}`)
       }
       await limiter.reset('user:demo')
-      assert.equal(await limiter.blocked('user:demo'), false)
+      assert.equal(await limiter.attempt('user:demo'), true)
+      // A refunded attempt (a successful sign-in) does not count.
+      await limiter.attempt('ip:x')
+      await limiter.attempt('ip:x')
+      await limiter.refund('ip:x')
+      assert.equal(await limiter.attempt('ip:x'), true)
+      assert.equal(await limiter.attempt('ip:x'), true)
+      assert.equal(await limiter.attempt('ip:x'), false)
+      // Refunding an unknown key creates nothing.
+      await limiter.refund('ip:never-seen')
+      assert.equal(await limiter.attempt('ip:never-seen'), true)
+      if (pttl) assert.ok((await pttl('ip:never-seen')) > 0, 'counter has its expiry')
     })
 
-    test('concurrent failures are all counted (atomic increments)', async (t) => {
+    test('20 parallel attempts with a limit of 3: exactly 3 allowed (atomic)', async (t) => {
       const { limiter, close } = backend.open()
       t.after(close)
-      await Promise.all([limiter.fail('ip:a'), limiter.fail('ip:a'), limiter.fail('ip:a')])
-      assert.equal(await limiter.blocked('ip:a'), true)
+      const allowed = await Promise.all(Array.from({ length: 20 }, () => limiter.attempt('ip:a')))
+      assert.equal(allowed.filter(Boolean).length, 3)
     })
   })
 }
@@ -96,7 +105,7 @@ test('Redis keys are hashed: no username is stored in Redis', async (t) => {
     windowSeconds: 60,
     prefix: ns.prefix,
   })
-  await limiter.fail('user:alice@example.com')
+  await limiter.attempt('user:alice@example.com')
   const keys = await ns.redis.keys(`${ns.prefix}*`)
   assert.deepEqual(keys, [
     `${ns.prefix}${createHash('sha256').update('user:alice@example.com').digest('base64url')}`,
@@ -165,6 +174,29 @@ for (const backend of ['memory', 'redis'] as const) {
       assert.equal(keys.length, 3)
       for (const key of keys) assert.ok((await ns.redis.pttl(key)) > 0)
     }
+  })
+}
+
+for (const backend of ['memory', 'redis'] as const) {
+  test(`${backend}: 12 parallel wrong passwords with a limit of 3: 3 are checked, 9 get 429`, async (t) => {
+    if (backend === 'redis' && !redisUp) return t.skip('Redis unreachable')
+    const ns = backend === 'redis' ? redisNamespace() : undefined
+    const server = await startTestServer({
+      dev: true,
+      loginMaxFailures: 3,
+      ...(ns ? { redisUrl: REDIS_URL, redisKeyPrefix: ns.prefix } : {}),
+    })
+    t.after(async () => {
+      await server.close()
+      await ns?.drop()
+    })
+    const attempt = await loginForm(server)
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => attempt('demo', `parallel-guess-${i}`)),
+    )
+    assert.equal(answers.filter((a) => a.status === 401).length, 3)
+    assert.equal(answers.filter((a) => a.status === 429).length, 9)
+    assert.deepEqual(await attempt('demo', 'demo-password'), LIMITED)
   })
 }
 

@@ -172,11 +172,13 @@ export function registerInteractionRoutes(
       })
     const userKey = `user:${username.toLowerCase()}`
     const ipKey = `ip:${request.ip}`
-    const [userBlocked, ipBlocked] = await Promise.all([
-      deps.limiter.user.blocked(userKey),
-      deps.limiter.ip.blocked(ipKey),
+    // Counted before the password check (refunded on success): parallel guesses are
+    // limited as strictly as sequential ones.
+    const [userAllowed, ipAllowed] = await Promise.all([
+      deps.limiter.user.attempt(userKey),
+      deps.limiter.ip.attempt(ipKey),
     ])
-    if (userBlocked || ipBlocked) {
+    if (!userAllowed || !ipAllowed) {
       deps.onLoginRefused?.('login_rate_limited')
       return html(reply, 429, page(TOO_MANY))
     }
@@ -187,11 +189,10 @@ export function registerInteractionRoutes(
       account?.passwordHash ?? (await DUMMY_HASH_PROMISE),
     )
     if (!account || !valid) {
-      await Promise.all([deps.limiter.user.fail(userKey), deps.limiter.ip.fail(ipKey)])
       deps.onLoginRefused?.('login_failed')
       return html(reply, 401, page(INVALID_LOGIN))
     }
-    await deps.limiter.user.reset(userKey)
+    await Promise.all([deps.limiter.user.reset(userKey), deps.limiter.ip.refund(ipKey)])
     await finish(request, reply, deps, { login: { accountId: account.id } }, false)
     return reply
   })
