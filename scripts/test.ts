@@ -50,8 +50,11 @@ if (code === 0) code = await run('turbo', ['run', ...turboTasks, '--concurrency=
 if (tasks.length === 0 && process.env.DAUTH_SKIP_CONFORMANCE !== '1') {
   const conformance = await run(process.execPath, [
     'tools/conformance/src/run.ts',
+    // The server role joins once packages/mcp-server serves the 2026-07-28 revision.
     '--role',
     'client',
+    '--role',
+    'authorization-server',
     '--no-write',
   ])
   code = code !== 0 ? code : conformance

@@ -3,10 +3,12 @@
 //   (b) the same request through POST /dispatch of a real launcher + worker (src/main.ts as a
 //       child process), with the stub AS of the tests serving discovery, JWKS, the enclave's
 //       client token and the envelope records.
-// Fixed concurrency, fixed request count per run, warm-up, 3 repeats (interleaved a/b).
+// Fixed concurrency, fixed request count per run, warm-up, 3 repeats (interleaved a/b), then
+// the same pair one request at a time (`serial`: the added latency without queueing).
 // Aims (issue): ≤ 2 ms added at p50, ≥ 50 % of direct throughput.
 // Run: pnpm --filter @dauth/enclave bench      (BENCH_QUICK=1 for a ~5 s smoke)
-// Writes bench/results/enclave-dispatch.json and prints a table.
+// Writes bench/results/enclave-dispatch.json (and BENCH_JSON_OUT when set, as `pnpm bench`
+// does) and prints a table.
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -26,6 +28,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8)
 const COUNT = Number(process.env.BENCH_COUNT ?? (QUICK ? 150 : 3000))
 const WARMUP = Number(process.env.BENCH_WARMUP ?? (QUICK ? 50 : 500))
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3)
+const SERIAL_COUNT = Number(process.env.BENCH_SERIAL_COUNT ?? (QUICK ? 50 : 300))
 const AIM_ADDED_P50_MS = 2
 const AIM_THROUGHPUT_PCT = 50
 const RESULTS = resolve(import.meta.dirname, 'results', 'enclave-dispatch.json')
@@ -79,13 +82,17 @@ function median(values: number[]): number {
   return s.length % 2 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2
 }
 
-/** Runs `count` calls of `one(i)` with `CONCURRENCY` in flight; latency of each call only. */
-async function run(count: number, one: (i: number) => Promise<void>): Promise<RunStats> {
+/** Runs `count` calls of `one(i)` with `concurrency` in flight; latency of each call only. */
+async function run(
+  count: number,
+  one: (i: number) => Promise<void>,
+  concurrency = CONCURRENCY,
+): Promise<RunStats> {
   const latencies: number[] = []
   let next = 0
   const started = performance.now()
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: concurrency }, async () => {
       for (let i = next++; i < count; i = next++) {
         const t0 = performance.now()
         await one(i)
@@ -105,6 +112,7 @@ async function run(count: number, one: (i: number) => Promise<void>): Promise<Ru
   }
 }
 
+const loadAtStart = loadavg().map((x) => round(x, 2))
 const dir = mkdtempSync(join(tmpdir(), 'enclave-bench-'))
 const pki = makeTestPki(dir)
 // upstream + stub AS in their own process (bench/peers.ts)
@@ -130,7 +138,7 @@ class ForwardingRecords extends Map<string, StoredRecord> {
 const as: StubAs = {
   issuer: ready.issuer,
   records: new ForwardingRecords(),
-  counts: { jwks: 0, token: 0, envelopes: 0 },
+  counts: { jwks: 0, token: 0, envelopes: 0, connections: 0 },
   signToken: (claims) =>
     new Promise((ok) => {
       const id = ++signId
@@ -273,6 +281,14 @@ try {
     )
   }
 
+  // One request at a time: what the enclave adds to a call when nothing queues.
+  const serialDirect: RunStats[] = []
+  const serialEnclave: RunStats[] = []
+  for (let r = 0; r < REPEATS; r++) {
+    serialDirect.push(await run(SERIAL_COUNT, direct, 1))
+    serialEnclave.push(await run(SERIAL_COUNT, throughEnclave(await proofs(SERIAL_COUNT)), 1))
+  }
+
   const summary = (runs: RunStats[]) => ({
     p50_ms: round(median(runs.map((r) => r.p50_ms))),
     p99_ms: round(median(runs.map((r) => r.p99_ms))),
@@ -281,6 +297,8 @@ try {
   const d = summary(directRuns)
   const e = summary(enclaveRuns)
   const addedP50 = round(e.p50_ms - d.p50_ms)
+  const sd = summary(serialDirect)
+  const se = summary(serialEnclave)
   const throughputPct = round((100 * e.rps) / d.rps, 1)
   const results = {
     benchmark: 'enclave-dispatch',
@@ -288,6 +306,8 @@ try {
     node: process.version,
     cpus: cpus().length,
     loadavg_1m_at_end: round(loadavg()[0] ?? 0, 2),
+    loadavg_at_start: loadAtStart,
+    loadavg_at_end: loadavg().map((x) => round(x, 2)),
     setup:
       'load generator (this process), launcher + worker (src/main.ts), upstream + stub AS (bench/peers.ts): three processes; undici keep-alive clients on both paths',
     quick: QUICK,
@@ -297,6 +317,12 @@ try {
     repeats: REPEATS,
     direct: { median: d, runs: directRuns },
     enclave: { median: e, runs: enclaveRuns },
+    serial: {
+      requests_per_run: SERIAL_COUNT,
+      direct: { median: sd, runs: serialDirect },
+      enclave: { median: se, runs: serialEnclave },
+      added_p50_ms: round(se.p50_ms - sd.p50_ms),
+    },
     cpu_ms_per_request: Object.fromEntries(
       (['direct', 'enclave'] as const).map((path) => [
         path,
@@ -319,6 +345,10 @@ try {
   }
   mkdirSync(resolve(RESULTS, '..'), { recursive: true })
   writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`)
+  if (process.env.BENCH_JSON_OUT) {
+    mkdirSync(resolve(process.env.BENCH_JSON_OUT, '..'), { recursive: true })
+    writeFileSync(process.env.BENCH_JSON_OUT, `${JSON.stringify(results, null, 2)}\n`)
+  }
 
   const row = (name: string, s: { p50_ms: number; p99_ms: number; rps: number }): string =>
     `| ${name.padEnd(16)} | ${s.p50_ms.toFixed(3).padStart(8)} | ${s.p99_ms.toFixed(3).padStart(8)} | ${s.rps.toFixed(1).padStart(9)} |`
@@ -328,10 +358,15 @@ try {
     row('direct HTTPS', d),
     row('enclave dispatch', e),
     '',
+    row('direct, serial', sd),
+    row('enclave, serial', se),
+    '',
     `added p50: ${addedP50.toFixed(3)} ms (aim <= ${AIM_ADDED_P50_MS} ms: ${results.aims.added_p50_met ? 'met' : 'MISSED'})`,
+    `added p50, one request at a time: ${results.serial.added_p50_ms.toFixed(3)} ms`,
     `throughput: ${throughputPct.toFixed(1)} % of direct (aim >= ${AIM_THROUGHPUT_PCT} %: ${results.aims.throughput_met ? 'met' : 'MISSED'})`,
     `CPU ms per request (direct): ${JSON.stringify(results.cpu_ms_per_request.direct)}`,
     `CPU ms per request (enclave): ${JSON.stringify(results.cpu_ms_per_request.enclave)}`,
+    `load average (1, 5, 15 min) at start ${loadAtStart.join(' ')}, at end ${results.loadavg_at_end.join(' ')}`,
     `results: ${RESULTS}`,
   ]
   process.stdout.write(`${lines.join('\n')}\n`)

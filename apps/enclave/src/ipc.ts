@@ -25,6 +25,12 @@ export interface WorkerInit {
 /** Answer of the launcher's replay store: `unavailable` = it could not decide (fail closed). */
 export type ReplayOutcome = 'fresh' | 'seen' | 'unavailable'
 
+/** Several messages written in one event-loop turn, sent as one IPC write. */
+export interface MessageBatch<T> {
+  type: 'batch'
+  messages: T[]
+}
+
 export type LauncherToWorker =
   | { type: 'init'; init: WorkerInit }
   | { type: 'dispatch'; id: number; authorization: string[]; dpop: string[]; body: string }
@@ -57,3 +63,48 @@ export type WorkerToLauncher =
     }
   | { type: 'hook-chunk'; id: number; data: string }
   | { type: 'hook-result'; id: number; result: Record<string, string | number | boolean> }
+
+/**
+ * Coalesces the messages of one event-loop turn into one IPC write. Under concurrent
+ * dispatches each write costs a system call and wakes the other process, which on a busy
+ * host is where the time goes; messages queued in the same turn (several dispatches
+ * forwarded, several jti checks or answers ready) share one. Flushed in the same turn's
+ * check phase (`setImmediate`), so a lone message is not held back.
+ */
+export class MessageBatcher<T extends { type: string }> {
+  readonly #write: (message: T | MessageBatch<T>) => void
+  #queue: T[] = []
+  #scheduled = false
+  #closed = false
+
+  constructor(write: (message: T | MessageBatch<T>) => void) {
+    this.#write = write
+  }
+
+  send(message: T): void {
+    if (this.#closed) return
+    this.#queue.push(message)
+    if (this.#scheduled) return
+    this.#scheduled = true
+    setImmediate(() => this.flush())
+  }
+
+  flush(): void {
+    this.#scheduled = false
+    const messages = this.#queue
+    this.#queue = []
+    if (this.#closed || messages.length === 0) return
+    this.#write(messages.length === 1 ? (messages[0] as T) : { type: 'batch', messages })
+  }
+
+  /** Drops what is queued and refuses more (the process on the other side is gone). */
+  close(): void {
+    this.#closed = true
+    this.#queue = []
+  }
+}
+
+/** The messages of one IPC read: a batch unwrapped, or the single message. */
+export function unbatch<T extends { type: string }>(message: T | MessageBatch<T>): T[] {
+  return message.type === 'batch' ? (message as MessageBatch<T>).messages : [message as T]
+}

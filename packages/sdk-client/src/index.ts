@@ -79,6 +79,9 @@ export {
   parseMissingScopes,
   type ElicitationHandler,
   type ElicitationRequest,
+  type RootsProvider,
+  type SamplingHandler,
+  type SamplingRequest,
   type MCPClientOptions,
 } from './mcp/client.ts'
 export { encodeHeaderValue, toolHeaderMap, type ToolHeaderMap } from './mcp/headers.ts'

@@ -28,6 +28,8 @@ const TOOLS = [
     inputSchema: { type: 'object', properties: { v: { type: 'object', 'x-mcp-header': 'V' } } },
   },
   { name: 'confirm', inputSchema: { type: 'object', properties: {} } },
+  { name: 'plan', inputSchema: { type: 'object', properties: {} } },
+  { name: 'weird', inputSchema: { type: 'object', properties: {} } },
 ]
 
 /** A stateless (SEP-2575) server: rejects the first request's version, then answers. */
@@ -74,6 +76,27 @@ async function startStatelessServer(): Promise<StubServer> {
               },
             },
             requestState: 'opaque-state-1',
+          })
+        }
+        if (rpc.params.name === 'plan' && rpc.params.inputResponses === undefined) {
+          return reply({
+            resultType: 'input_required',
+            inputRequests: {
+              draft: {
+                method: 'sampling/createMessage',
+                params: {
+                  messages: [{ role: 'user', content: { type: 'text', text: 'Plan a trip' } }],
+                  maxTokens: 50,
+                },
+              },
+              where: { method: 'roots/list', params: {} },
+            },
+          })
+        }
+        if (rpc.params.name === 'weird' && rpc.params.inputResponses === undefined) {
+          return reply({
+            resultType: 'input_required',
+            inputRequests: { x: { method: 'toString', params: {} } },
           })
         }
         return reply({ content: [{ type: 'text', text: JSON.stringify(rpc.params) }] })
@@ -130,7 +153,7 @@ describe('MCPClient with protocolVersion 2026-07-28 (stateless)', () => {
   it('leaves out tools with invalid x-mcp-header annotations', async () => {
     assert.deepEqual(
       (await client.listTools()).map((t) => t.name),
-      ['weather', 'confirm'],
+      ['weather', 'confirm', 'plan', 'weird'],
     )
   })
 
@@ -167,6 +190,61 @@ describe('MCPClient with protocolVersion 2026-07-28 (stateless)', () => {
       },
     )
     assert.equal((result.content[0] as { text: string }).text, JSON.stringify({ ...retry!.params }))
+  })
+
+  it('refuses an input request it has no handler for (sampling is never answered by default)', async () => {
+    await assert.rejects(client.callTool('plan'), {
+      code: 'ERR_CONFIGURATION',
+      message: "No handler for the server's sampling/createMessage input request",
+    })
+  })
+
+  it('an input method named like an Object.prototype member finds no handler', async () => {
+    await assert.rejects(client.callTool('weird'), {
+      code: 'ERR_CONFIGURATION',
+      message: "No handler for the server's toString input request",
+    })
+  })
+
+  it('answers sampling and roots input requests with the configured handlers, declaring both capabilities', async () => {
+    const seen: unknown[] = []
+    const other = await MCPClient.connect(`${server.url}/mcp`, {
+      protocolVersion: VERSION,
+      sampling: (request) => {
+        seen.push(request)
+        return Promise.resolve({
+          role: 'assistant',
+          content: { type: 'text', text: 'Go north.' },
+          model: 'test-model',
+        })
+      },
+      roots: () => Promise.resolve([{ uri: 'file:///home/me/project', name: 'project' }]),
+    })
+    try {
+      server.requests.length = 0
+      await other.callTool('plan')
+      const [first, retry] = server.requests.map(rpcOf).filter((r) => r.method === 'tools/call')
+      assert.deepEqual(first!.params._meta?.['io.modelcontextprotocol/clientCapabilities'], {
+        sampling: {},
+        roots: { listChanged: false },
+      })
+      assert.deepEqual(seen, [
+        {
+          messages: [{ role: 'user', content: { type: 'text', text: 'Plan a trip' } }],
+          maxTokens: 50,
+        },
+      ])
+      assert.deepEqual(retry!.params.inputResponses, {
+        draft: {
+          role: 'assistant',
+          content: { type: 'text', text: 'Go north.' },
+          model: 'test-model',
+        },
+        where: { roots: [{ uri: 'file:///home/me/project', name: 'project' }] },
+      })
+    } finally {
+      await other.close()
+    }
   })
 
   it('turns JSON-RPC errors into McpRequestError with the code', async () => {

@@ -5,21 +5,35 @@
  *   A  @dauth/mcp-server MCPServer, authorization on (ES256 JWT + DPoP-bound + scope)
  *   B  the same server, authorization disabled
  *   C  official @modelcontextprotocol/sdk stateless Streamable HTTP behind requireBearerAuth
- * Plus a concurrency curve of A (p99 vs connections) and two A instances vs one.
+ * Scale, on the example server apps/example-mcp (its `echo` tool, scope `read`, DPoP required)
+ * started by its own entry point: the cost curve (req/s, p50, p99 as connections rise) and two
+ * instances (two processes, two ports, the load generator spreading connections) vs one.
  * Run: pnpm --filter @dauth/bench bench:rs   (BENCH_QUICK=1 for a smoke run)
  * Env: BENCH_QUICK, BENCH_JSON_OUT, BENCH_RS_CONNECTIONS, BENCH_RS_COUNT, BENCH_RS_WARMUP,
  *      BENCH_RS_REPEATS, BENCH_RS_CURVE (e.g. "1,4,16,64,256"), BENCH_RS_CURVE_COUNT.
  */
-import { type ChildProcess, fork } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { type ChildProcess, fork, spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { calculateJwkThumbprint } from '@dauth/protocol'
 import { exportJWK, generateKeyPair } from 'jose'
+import {
+  childEnv,
+  freePort,
+  LoadGenerator,
+  type Measured,
+  nextMessage,
+  roundRun,
+  roundSpread,
+  stopChildren,
+  stopChildrenOnSignal,
+  waitReady,
+} from './harness.ts'
 import { renderRsMarkdown } from './report.ts'
 import { startStandInAs } from './rs/as.ts'
-import type { LoadResult, LoadSpec } from './rs/load.ts'
+import type { LoadSpec } from './rs/load.ts'
 import type { ServerMode } from './rs/server.ts'
 import type { CurvePoint, RsBenchResult, VariantId, VariantResult } from './rs/types.ts'
 import { aimAtLeast, machineInfo, round, type Spread, spread } from './stats.ts'
@@ -46,49 +60,22 @@ const LABELS: Record<VariantId, string> = {
   B: '@dauth/mcp-server, auth off',
   C: 'official SDK stateless + requireBearerAuth (jose ES256)',
 }
+const EXAMPLE_MCP_MAIN = resolve(
+  import.meta.dirname,
+  '..',
+  '..',
+  '..',
+  'apps',
+  'example-mcp',
+  'src',
+  'main.ts',
+)
 
 const started = performance.now()
 const machine = machineInfo()
 const children: ChildProcess[] = []
-// Node's on-disk compile cache shortens the start of the forked processes on later runs.
-const childEnv: NodeJS.ProcessEnv = {
-  ...process.env,
-  NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'dauth-bench-compile-cache'),
-}
-
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  } catch {
-    return Number.NaN
-  }
-}
-
-function nextMessage<T>(child: ChildProcess, type: string): Promise<T> {
-  return new Promise((resolveMessage, reject) => {
-    const onMessage = (message: { type: string; message?: string }): void => {
-      if (message.type === type) {
-        cleanup()
-        resolveMessage(message as T)
-      } else if (message.type === 'error') {
-        cleanup()
-        reject(new Error(message.message))
-      }
-    }
-    const onExit = (code: number | null): void => {
-      cleanup()
-      reject(new Error(`child exited (${code}) before '${type}'`))
-    }
-    const cleanup = (): void => {
-      child.off('message', onMessage)
-      child.off('exit', onExit)
-    }
-    child.on('message', onMessage)
-    child.on('exit', onExit)
-  })
-}
+stopChildrenOnSignal(children)
+const stateDir = mkdtempSync(join(tmpdir(), 'dauth-bench-rs-'))
 
 interface ServerProcess {
   child: ChildProcess
@@ -96,18 +83,9 @@ interface ServerProcess {
   port: number
 }
 
-async function startServer(
-  mode: ServerMode,
-  issuer: string,
-  resource?: string,
-): Promise<ServerProcess> {
+async function startServer(mode: ServerMode, issuer: string): Promise<ServerProcess> {
   const child = fork(resolve(import.meta.dirname, 'rs', 'server.ts'), [], {
-    env: {
-      ...childEnv,
-      BENCH_RS_MODE: mode,
-      BENCH_RS_ISSUER: issuer,
-      ...(resource ? { BENCH_RS_RESOURCE: resource } : {}),
-    },
+    env: childEnv({ BENCH_RS_MODE: mode, BENCH_RS_ISSUER: issuer }),
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   })
   children.push(child)
@@ -115,89 +93,100 @@ async function startServer(
   return { child, url: ready.url, port: ready.port }
 }
 
+/**
+ * apps/example-mcp through its own entry point (src/main.ts), dispatch off (no client file),
+ * in-memory DPoP replay (no REDIS_URL). Every instance serves the same canonical resource URL,
+ * as instances behind one load balancer would.
+ */
+async function startExampleMcp(
+  issuer: string,
+  resourceUrl: string,
+  port: number,
+): Promise<ServerProcess> {
+  const { REDIS_URL: _redis, ...env } = childEnv({
+    DAUTH_ISSUER: issuer,
+    DAUTH_MCP_URL: resourceUrl,
+    DAUTH_MCP_PORT: String(port),
+    DAUTH_STATE_DIR: stateDir,
+    DAUTH_MCP_CLIENT_FILE: join(stateDir, 'no-client.json'),
+  })
+  const child = spawn(process.execPath, [EXAMPLE_MCP_MAIN], {
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  children.push(child)
+  await waitReady(`http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`, child, {
+    host: new URL(resourceUrl).host,
+  })
+  return { child, url: resourceUrl, port }
+}
+
 const progress = (text: string): void => {
   process.stderr.write(`[rs ${((performance.now() - started) / 1000).toFixed(1)} s] ${text}\n`)
 }
 const as = await startStandInAs()
-const load = fork(resolve(import.meta.dirname, 'rs', 'load.ts'), [], {
-  env: childEnv,
-  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-})
-children.push(load)
+const load = new LoadGenerator(progress)
+children.push(load.child)
 
 try {
   // Start every process at once (module loading dominates start-up on a busy machine).
-  const [serverA, serverB, serverC] = await Promise.all([
+  const [p1, p2] = [await freePort(), await freePort()]
+  const exampleUrl = `http://127.0.0.1:${p1}/mcp`
+  const [serverA, serverB, serverC, example1, example2] = await Promise.all([
     startServer('dauth-auth', as.issuer),
     startServer('dauth-noauth', as.issuer),
     startServer('sdk-bearer', as.issuer),
+    startExampleMcp(as.issuer, exampleUrl, p1),
+    startExampleMcp(as.issuer, exampleUrl, p2),
   ])
   const servers: Record<VariantId, ServerProcess> = { A: serverA, B: serverB, C: serverC }
-  const secondStarting = startServer('dauth-auth', as.issuer, serverA.url)
   progress('servers ready')
   const dpop = await generateKeyPair('ES256', { extractable: true })
   const dpopPrivateJwk = await exportJWK(dpop.privateKey)
   const jkt = await calculateJwkThumbprint(await exportJWK(dpop.publicKey))
-  const tokenCount = Math.max(CONNECTIONS, 16)
-  const mintMany = (aud: string, bound: boolean): Promise<string[]> =>
+  const mintMany = (aud: string, scope: string, bound: boolean, n: number): Promise<string[]> =>
     Promise.all(
-      Array.from({ length: tokenCount }, (_, i) =>
-        as.mint({ aud, scope: 'echo', sub: `user-${i}`, ...(bound ? { jkt } : {}) }),
+      Array.from({ length: n }, (_, i) =>
+        as.mint({ aud, scope, sub: `user-${i}`, ...(bound ? { jkt } : {}) }),
       ),
     )
-  const tokensA = await mintMany(servers.A.url, true)
-  const tokensC = await mintMany(servers.C.url, false)
+  // One token per connection (a client reuses its token; each request has a fresh proof).
+  const tokenCount = Math.max(CONNECTIONS, 16)
+  const tokensA = await mintMany(servers.A.url, 'echo', true, tokenCount)
+  const tokensC = await mintMany(servers.C.url, 'echo', false, tokenCount)
+  const tokensE = await mintMany(exampleUrl, 'read', true, Math.max(tokenCount, ...CURVE))
 
-  const specFor = (
-    id: VariantId,
-    connections: number,
-    count: number,
-    ports?: number[],
-  ): LoadSpec => {
+  const specFor = (id: VariantId, connections: number, count: number): LoadSpec => {
     const server = servers[id]
-    const base = { ports: ports ?? [server.port], resourceUrl: server.url, connections, count }
+    const base = { ports: [server.port], resourceUrl: server.url, connections, count }
     if (id === 'A') return { ...base, auth: 'dpop', tokens: tokensA, dpopPrivateJwk }
     if (id === 'C') return { ...base, auth: 'bearer', tokens: tokensC }
     return { ...base, auth: 'none', tokens: [] }
   }
-
-  let errors = 0
-  let firstError: string | undefined
-  const measure = async (
-    spec: LoadSpec,
-    pids: (number | undefined)[],
-  ): Promise<LoadResult & { cpu_us_per_req: number }> => {
-    load.send({ type: 'prepare', spec })
-    const { ms } = await nextMessage<{ ms: number }>(load, 'prepared')
-    const cpuBefore = pids.reduce<number>((sum, pid) => sum + cpuSeconds(pid), 0)
-    load.send({ type: 'run' })
-    const { result } = await nextMessage<{ result: LoadResult }>(load, 'result')
-    const cpuAfter = pids.reduce<number>((sum, pid) => sum + cpuSeconds(pid), 0)
-    progress(
-      `${spec.auth} ${spec.connections} conn × ${spec.count} on ${spec.ports.length} port(s): ` +
-        `prepared in ${Math.round(ms)} ms, ${Math.round(result.rps)} req/s, p99 ${result.p99_ms.toFixed(1)} ms, ${result.errors} errors`,
-    )
-    errors += result.errors
-    if (result.firstError !== undefined) firstError ??= result.firstError
-    return { ...result, cpu_us_per_req: ((cpuAfter - cpuBefore) * 1e6) / result.count }
-  }
+  const exampleSpec = (connections: number, count: number, ports: number[]): LoadSpec => ({
+    auth: 'dpop',
+    ports,
+    resourceUrl: exampleUrl,
+    connections,
+    count,
+    tokens: tokensE,
+    dpopPrivateJwk,
+  })
 
   // Warm-up (JIT, JWKS discovery, connection setup), not recorded.
   for (const id of ['A', 'B', 'C'] as const) {
-    await measure(specFor(id, CONNECTIONS, WARMUP), [servers[id].child.pid])
+    await load.measure(specFor(id, CONNECTIONS, WARMUP), [servers[id].child.pid], `warm-up ${id}`)
   }
 
   // Main comparison: repeats interleaved, the order rotated per repeat.
-  const runs: Record<VariantId, (LoadResult & { cpu_us_per_req: number })[]> = {
-    A: [],
-    B: [],
-    C: [],
-  }
+  const runs: Record<VariantId, Measured[]> = { A: [], B: [], C: [] }
   const order: VariantId[] = ['A', 'B', 'C']
   for (let r = 0; r < REPEATS; r++) {
     for (let k = 0; k < order.length; k++) {
       const id = order[(k + r) % order.length] as VariantId
-      runs[id].push(await measure(specFor(id, CONNECTIONS, COUNT), [servers[id].child.pid]))
+      runs[id].push(
+        await load.measure(specFor(id, CONNECTIONS, COUNT), [servers[id].child.pid], id),
+      )
     }
   }
   const variant = (id: VariantId): VariantResult => ({
@@ -225,41 +214,64 @@ try {
     A_over_C_cpu_efficiency: cpuRatio('C'),
   }
 
-  // Concurrency curve of A (short runs).
-  const curve: CurvePoint[] = []
-  for (const connections of CURVE) {
-    const count = Math.max(CURVE_COUNT, connections * (QUICK ? 1 : 4))
-    await measure(specFor('A', connections, Math.max(connections, Math.floor(count / 5))), [])
-    const result = await measure(specFor('A', connections, count), [])
-    curve.push({
-      connections,
-      count,
-      rps: round(result.rps, 0),
-      p50_ms: round(result.p50_ms),
-      p99_ms: round(result.p99_ms),
-      errors: result.errors,
-    })
-  }
-
-  // Two A instances (two processes, two ports, load split by connection) vs one.
-  const second = await secondStarting
-  await measure(specFor('A', CONNECTIONS, WARMUP, [second.port]), [second.child.pid])
-  const one: LoadResult[] = []
-  const two: LoadResult[] = []
-  for (let r = 0; r < REPEATS; r++) {
-    one.push(await measure(specFor('A', CONNECTIONS, COUNT), [servers.A.child.pid]))
-    two.push(
-      await measure(specFor('A', CONNECTIONS, COUNT, [servers.A.port, second.port]), [
-        servers.A.child.pid,
-        second.child.pid,
-      ]),
+  // Cost curve of one example-mcp instance: a short warm-up per point, then the points
+  // interleaved per repeat (so that a burst of other load spreads over all of them).
+  const e1 = [example1.child.pid]
+  const curveCount = (c: number): number => Math.max(CURVE_COUNT, c * (QUICK ? 1 : 4))
+  for (const c of CURVE) {
+    await load.measure(
+      exampleSpec(c, Math.max(c, Math.floor(curveCount(c) / 5)), [p1]),
+      e1,
+      `warm-up curve`,
     )
   }
+  const curveRuns = new Map<number, Measured[]>(CURVE.map((c) => [c, []]))
+  for (let r = 0; r < REPEATS; r++) {
+    for (const c of CURVE) {
+      curveRuns.get(c)?.push(await load.measure(exampleSpec(c, curveCount(c), [p1]), e1, 'curve'))
+    }
+  }
+  const curve: CurvePoint[] = CURVE.map((c) => {
+    const points = curveRuns.get(c) ?? []
+    return {
+      connections: c,
+      count: curveCount(c),
+      rps: roundSpread(spread(points.map((x) => x.rps)), 0),
+      p50_ms: roundSpread(spread(points.map((x) => x.p50_ms)), 2),
+      p99_ms: roundSpread(spread(points.map((x) => x.p99_ms)), 2),
+      errors: points.reduce((sum, x) => sum + x.errors, 0),
+    }
+  })
+
+  // Two example-mcp instances (two processes, two ports, connections split) vs one, interleaved.
+  const both = [example1.child.pid, example2.child.pid]
+  await load.measure(exampleSpec(CONNECTIONS, WARMUP, [p2]), [example2.child.pid], 'warm-up second')
+  const one: Measured[] = []
+  const two: Measured[] = []
+  for (let r = 0; r < REPEATS; r++) {
+    const runOne = async () =>
+      one.push(await load.measure(exampleSpec(CONNECTIONS, COUNT, [p1]), e1, 'one'))
+    const runTwo = async () =>
+      two.push(await load.measure(exampleSpec(CONNECTIONS, COUNT, [p1, p2]), both, 'two'))
+    if (r % 2 === 0) {
+      await runOne()
+      await runTwo()
+    } else {
+      await runTwo()
+      await runOne()
+    }
+  }
+  const side = (xs: Measured[]) => ({
+    rps: roundSpread(spread(xs.map((x) => x.rps)), 0),
+    p50_ms: roundSpread(spread(xs.map((x) => x.p50_ms)), 2),
+    p99_ms: roundSpread(spread(xs.map((x) => x.p99_ms)), 2),
+    server_cpu_us_per_req: roundSpread(spread(xs.map((x) => x.cpu_us_per_req)), 0),
+  })
 
   const variants = { A: variant('A'), B: variant('B'), C: variant('C') }
   const result: RsBenchResult = {
     name: 'rs',
-    version: 1,
+    version: 2,
     quick: QUICK,
     command: `${QUICK ? 'BENCH_QUICK=1 ' : ''}pnpm --filter @dauth/bench bench:rs`,
     startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
@@ -281,55 +293,28 @@ try {
       aimAtLeast('A/B req/s ≥ 70 %', 70, ratios.A_over_B_rps.median),
       aimAtLeast('A/C req/s ≥ 100 %', 100, ratios.A_over_C_rps.median),
     ],
+    scaleServer: 'apps/example-mcp (src/main.ts), tool echo, DPoP-bound token with scope read',
     curve,
     instances: {
       connections: CONNECTIONS,
-      one: {
-        rps: roundSpread(spread(one.map((x) => x.rps)), 0),
-        p99_ms: roundSpread(spread(one.map((x) => x.p99_ms)), 2),
-      },
-      two: {
-        rps: roundSpread(spread(two.map((x) => x.rps)), 0),
-        p99_ms: roundSpread(spread(two.map((x) => x.p99_ms)), 2),
-      },
+      one: side(one),
+      two: side(two),
       two_over_one_rps: roundSpread(
         spread(two.map((x, i) => x.rps / (one[i]?.rps ?? Number.NaN))),
         3,
       ),
+      note: `Both instances, the load generator and everything else on this machine share ${machine.cores} cores, so two instances can at best approach ${Math.min(2, machine.cores)}× and in practice less: the load generator needs CPU too${loadavg()[0]! > machine.cores ? `, and with a load average of ${round(loadavg()[0]!, 1)} on ${machine.cores} cores there was no idle core for the second instance` : ''}.`,
     },
-    errors,
-    ...(firstError !== undefined ? { firstError } : {}),
+    errors: load.errors,
+    ...(load.firstError !== undefined ? { firstError: load.firstError } : {}),
   }
   mkdirSync(dirname(OUT), { recursive: true })
   writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`)
   console.log(renderRsMarkdown(result))
   console.log(`JSON written to ${OUT}`)
 } finally {
-  load.send({ type: 'exit' })
-  await Promise.all(
-    children.map(async (child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      const exited = new Promise<void>((done) => child.once('exit', () => done()))
-      if (child.connected) child.disconnect()
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-      await exited
-      clearTimeout(timer)
-    }),
-  )
+  load.stop()
+  await stopChildren(children)
   await as.close()
-}
-
-function roundSpread(s: Spread, digits: number): Spread {
-  return { min: round(s.min, digits), median: round(s.median, digits), max: round(s.max, digits) }
-}
-
-function roundRun(x: LoadResult): LoadResult {
-  return {
-    ...x,
-    seconds: round(x.seconds, 3),
-    rps: round(x.rps, 0),
-    p50_ms: round(x.p50_ms),
-    p99_ms: round(x.p99_ms),
-    mean_ms: round(x.mean_ms),
-  }
+  rmSync(stateDir, { recursive: true, force: true })
 }

@@ -26,4 +26,4 @@ export {
   type ScenarioResult,
   type SuiteCheck,
 } from './results.ts'
-export { ROLE_TARGETS, type RoleTarget, type RoleTargets } from './targets.ts'
+export { ROLE_TARGETS, SUITE_COMMAND, type RoleTarget, type RoleTargets } from './targets.ts'

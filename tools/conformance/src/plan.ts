@@ -75,7 +75,19 @@ export function expandPlan(
     for (const { scenario, reason } of set.notScored) {
       // Extensions are run once, in their own group, not once per revision.
       if (grouped.has(scenario)) continue
-      if (reason === 'extension' && plan.excluded[scenario] === undefined) continue
+      // An extension no group runs is optional (SEP-1730): list it as not run, never hide it.
+      if (reason === 'extension' && plan.excluded[scenario] === undefined) {
+        if (!seenExcluded.has(scenario)) {
+          excluded.push({
+            role: plan.role,
+            set: revision,
+            scenario,
+            reason: 'optional extension (SEP-1730) this role does not implement',
+          })
+          seenExcluded.add(scenario)
+        }
+        continue
+      }
       add(revision, scenario, revision, reason)
     }
   }
@@ -85,10 +97,7 @@ export function expandPlan(
   return { scenarios, excluded }
 }
 
-/**
- * The roles this repository runs. Server and authorization-server roles go here later
- * (they also need a target URL: see {@link RoleTarget}).
- */
+/** The roles this repository runs, each against its own target (see `targets.ts`). */
 export const ROLE_PLANS: readonly RolePlan[] = [
   {
     role: 'client',
@@ -113,6 +122,27 @@ export const ROLE_PLANS: readonly RolePlan[] = [
           'auth/2025-03-26-oauth-metadata-backcompat',
           'auth/2025-03-26-oauth-endpoint-fallback',
         ],
+      },
+    ],
+    excluded: {},
+  },
+  {
+    // apps/conformance-server: packages/mcp-server with its shipped defaults.
+    role: 'server',
+    requirementSets: ['2025-11-25', '2026-07-28'],
+    groups: [],
+    excluded: {},
+  },
+  {
+    // The requirement sets have no authorization-server section (the MCP specification
+    // leaves the AS out of its scope), so the suite's AS scenarios run as their own group.
+    role: 'authorization-server',
+    requirementSets: [],
+    groups: [
+      {
+        name: 'authorization-server',
+        specVersion: undefined,
+        scenarios: ['authorization-server-metadata-endpoint', 'authorization-code-grant'],
       },
     ],
     excluded: {},

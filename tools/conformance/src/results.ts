@@ -70,15 +70,26 @@ export function summarize(
   return { ...planned, outcome, passed, failed, warnings, exitCode, seconds, problems }
 }
 
-/** Finds and reads the single `checks.json` the suite wrote under `dir` (scenario names may contain `/`). */
-export async function readChecks(dir: string): Promise<SuiteCheck[] | undefined> {
+/**
+ * Reads the `checks.json` the suite wrote under `dir` (scenario names may contain `/`): the
+ * only one, or, when one suite process ran several scenarios, the one in the folder the suite
+ * named after `scenario` (`<role>-<scenario>-<timestamp>`).
+ */
+export async function readChecks(
+  dir: string,
+  scenario?: string,
+): Promise<SuiteCheck[] | undefined> {
   let entries
   try {
     entries = await readdir(dir, { recursive: true })
   } catch {
     return undefined
   }
-  const file = entries.find((e) => e === 'checks.json' || e.endsWith('/checks.json'))
+  const file = entries.find(
+    (e) =>
+      (e === 'checks.json' || e.endsWith('/checks.json')) &&
+      (scenario === undefined || (/-\d{4}-\d\d-\d\dT/.test(e) && e.includes(`-${scenario}-`))),
+  )
   if (file === undefined) return undefined
   return parseChecks(JSON.parse(await readFile(join(dir, file), 'utf8')))
 }

@@ -7,9 +7,14 @@
  *
  * Options: --role <role> (repeatable), --scenario <name> (repeatable filter), --concurrency <n>
  * (default 2), --timeout <ms> per scenario (default 120000), --out <dir> (suite output;
- * default a temp dir), --no-write (do not touch docs/conformance.md).
+ * default a temp dir), --no-write (do not touch docs/conformance.md; a filtered run never does).
+ *
+ * Roles: client (packages/sdk-client via its conformance entry), server (apps/conformance-server
+ * on a free port), authorization-server (apps/as in the real stack; Chromium signs in through
+ * the real login and consent pages when the suite prints its authorization URL).
  */
 import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -23,7 +28,7 @@ import {
   type Role,
 } from './requirements.ts'
 import { readChecks, renderReport, summarize, totals, type ScenarioResult } from './results.ts'
-import { ROLE_TARGETS, type RoleTarget } from './targets.ts'
+import { ROLE_TARGETS, type RoleTarget, SUITE_COMMAND } from './targets.ts'
 
 const { values } = parseArgs({
   options: {
@@ -40,38 +45,52 @@ const root = repositoryRoot()
 const concurrency = Math.max(1, Number.parseInt(values.concurrency, 10) || 1)
 const timeoutMs = Math.max(1000, Number.parseInt(values.timeout, 10) || 120000)
 
-function runSuite(
+/**
+ * Runs one suite process for a batch: one scenario, or all of a role's scenarios at once
+ * where the suite chains them (the AS code-grant scenario reads the metadata scenario's result).
+ */
+async function runSuite(
   bin: string,
-  planned: PlannedScenario,
+  batch: readonly PlannedScenario[],
   target: RoleTarget,
   dir: string,
 ): Promise<{ exitCode: number; output: string }> {
-  const args = [
-    bin,
-    planned.role,
-    ...target.args,
-    '--scenario',
-    planned.scenario,
-    '--timeout',
-    String(timeoutMs),
-    '-o',
-    dir,
-    ...(planned.specVersion !== undefined
-      ? ['--spec-version', planned.specVersion, '--force']
-      : []),
-  ]
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    // The suite enforces --timeout on the client; this only guards against a hung suite.
-    const guard = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 60_000)
-    child.on('close', (code) => {
-      clearTimeout(guard)
-      resolve({ exitCode: code ?? 1, output })
-    })
-  })
+  const planned = batch[0]!
+  const { command, perScenarioOptions, chained } = SUITE_COMMAND[planned.role]
+  let args: string[]
+  try {
+    args = [bin, command, ...(await target.args(planned)), '-o', dir]
+    // A chained role always runs whole: a later scenario needs the earlier ones' results.
+    if (!chained) args.push('--scenario', planned.scenario)
+  } catch (error) {
+    return { exitCode: 1, output: `could not prepare the scenario: ${String(error)}` }
+  }
+  if (perScenarioOptions) {
+    args.push('--timeout', String(timeoutMs))
+    if (planned.specVersion !== undefined)
+      args.push('--spec-version', planned.specVersion, '--force')
+  }
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const attended = target.attend?.(child, planned).then(
+    () => undefined,
+    (error: unknown) => {
+      // The suite waits for a browser that will not come: stop it, record why.
+      child.kill('SIGTERM')
+      return error instanceof Error ? error.message : String(error)
+    },
+  )
+  // The suite enforces --timeout on the client; this only guards against a hung suite.
+  const guard = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 60_000)
+  const [code] = (await once(child, 'close')) as [number | null]
+  clearTimeout(guard)
+  const attendError = await attended
+  if (attendError !== undefined) {
+    return { exitCode: 1, output: `${output}\nthe attendant failed: ${attendError}` }
+  }
+  return { exitCode: code ?? 1, output }
 }
 
 async function main(): Promise<number> {
@@ -103,26 +122,48 @@ async function main(): Promise<number> {
     targets.set(role, await make(root))
   }
 
+  // One suite process per scenario, except for roles whose scenarios the suite chains.
+  const batches: PlannedScenario[][] = []
+  for (const item of planned) {
+    const last = batches.at(-1)
+    if (SUITE_COMMAND[item.role].chained && last?.[0]?.role === item.role) last.push(item)
+    else batches.push([item])
+  }
   const results: ScenarioResult[] = new Array<ScenarioResult>(planned.length)
   let next = 0
   const worker = async (): Promise<void> => {
     for (;;) {
       const index = next++
-      const item = planned[index]
-      if (item === undefined) return
+      const batch = batches[index]
+      if (batch === undefined) return
       const dir = join(outRoot, String(index).padStart(3, '0'))
       await mkdir(dir, { recursive: true })
       const t0 = performance.now()
-      const { exitCode, output } = await runSuite(suite.bin, item, targets.get(item.role)!, dir)
-      await writeFile(join(dir, 'suite-output.txt'), output)
-      const checks = (await readChecks(dir)) ?? []
-      const result = summarize(item, checks, exitCode, (performance.now() - t0) / 1000)
-      results[index] = result
-      const mark = result.outcome === 'pass' ? 'ok  ' : result.outcome === 'warn' ? 'WARN' : 'FAIL'
-      console.log(
-        `${mark} ${item.role} ${item.set} ${item.scenario}: ${result.passed} passed, ${result.failed} failed, ${result.warnings} warnings (${result.seconds.toFixed(1)} s)`,
+      const { exitCode, output } = await runSuite(
+        suite.bin,
+        batch,
+        targets.get(batch[0]!.role)!,
+        dir,
       )
-      for (const problem of result.problems) console.log(`       ${problem.slice(0, 300)}`)
+      await writeFile(join(dir, 'suite-output.txt'), output)
+      const seconds = (performance.now() - t0) / 1000
+      for (const item of batch) {
+        const checks =
+          (await readChecks(dir, SUITE_COMMAND[item.role].chained ? item.scenario : undefined)) ??
+          []
+        const result = summarize(item, checks, exitCode, seconds)
+        results[planned.indexOf(item)] = result
+        const mark =
+          result.outcome === 'pass' ? 'ok  ' : result.outcome === 'warn' ? 'WARN' : 'FAIL'
+        console.log(
+          `${mark} ${item.role} ${item.set} ${item.scenario}: ${result.passed} passed, ${result.failed} failed, ${result.warnings} warnings (${result.seconds.toFixed(1)} s)`,
+        )
+        for (const problem of result.problems) console.log(`       ${problem.slice(0, 300)}`)
+        if (result.outcome === 'fail' && checks.length === 0) {
+          // No checks at all: the suite's own last words say why (timeout, bad arguments…).
+          for (const line of output.trim().split('\n').slice(-5)) console.log(`       | ${line}`)
+        }
+      }
     }
   }
   try {
@@ -137,7 +178,8 @@ async function main(): Promise<number> {
   console.log(
     `\n${t.passedScenarios}/${t.scenarios} scenarios pass; ${t.checksPassed} checks passed, ${t.checksFailed} failed, ${t.warnings} warnings; ${seconds.toFixed(0)} s`,
   )
-  if (!values['no-write'] && only === undefined) {
+  // Only a full run (every role, every scenario) may rewrite the report.
+  if (!values['no-write'] && only === undefined && values.role === undefined) {
     const report = renderReport({
       suiteVersion: suite.version,
       generatedAt: new Date().toISOString().slice(0, 10),

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import {
   expandPlan,
@@ -7,7 +10,9 @@ import {
   parseRequirementSet,
   renderReport,
   ROLE_PLANS,
+  readChecks,
   summarize,
+  SUITE_COMMAND,
   type PlannedScenario,
   type RequirementSet,
   type RolePlan,
@@ -93,6 +98,20 @@ describe('expandPlan', () => {
     ])
   })
 
+  it('lists an extension that no group runs as not run, with the reason', () => {
+    const { scenarios, excluded } = expandPlan({ ...plan, groups: [] }, sets)
+    assert.ok(!scenarios.some((s) => s.scenario === 'auth/dpop'))
+    assert.deepEqual(excluded, [
+      {
+        role: 'client',
+        set: '2099-01-01',
+        scenario: 'auth/dpop',
+        reason: 'optional extension (SEP-1730) this role does not implement',
+      },
+      { role: 'client', set: '2099-01-01', scenario: 'auth/wif', reason: 'not implemented' },
+    ])
+  })
+
   it('fails when a planned set was not loaded', () => {
     assert.throws(
       () => expandPlan({ ...plan, requirementSets: ['1999-01-01'] }, sets),
@@ -154,5 +173,45 @@ describe('results and report', () => {
       '| client | 2026-07-28 (not scored: added-after-release) | `x`                | **WARN** | 0/0           | 1        |',
     ])
     assert.ok(report.endsWith('| client | 2026-07-28 | `auth/wif` | why |\n'))
+  })
+})
+
+describe('chained roles', () => {
+  it('runs the authorization-server scenarios in one suite process, without --timeout', () => {
+    assert.deepEqual(SUITE_COMMAND['authorization-server'], {
+      command: 'authorization',
+      perScenarioOptions: false,
+      chained: true,
+    })
+    assert.equal(SUITE_COMMAND.server.chained, false)
+  })
+
+  it('reads each scenario of a chained run from the folder the suite named after it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dauth-conformance-test-'))
+    try {
+      const write = async (folder: string, id: string): Promise<void> => {
+        await mkdir(join(dir, folder), { recursive: true })
+        await writeFile(
+          join(dir, folder, 'checks.json'),
+          JSON.stringify([{ id, status: 'SUCCESS' }]),
+        )
+      }
+      await write(
+        'authorization-server-authorization-server-metadata-endpoint-2026-11-24T12-00-00-000Z',
+        'meta',
+      )
+      await write('authorization-server-authorization-code-grant-2026-11-24T12-00-01-000Z', 'grant')
+      assert.deepEqual(
+        (await readChecks(dir, 'authorization-code-grant'))?.map((c) => c.id),
+        ['grant'],
+      )
+      assert.deepEqual(
+        (await readChecks(dir, 'authorization-server-metadata-endpoint'))?.map((c) => c.id),
+        ['meta'],
+      )
+      assert.equal(await readChecks(dir, 'no-such-scenario'), undefined)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -13,6 +13,20 @@ export interface DevStateOptions {
   issuer: string
   mcpUrl: string
   enclaveUrl: string
+  /**
+   * More resources for the AS registry (tests protect servers of their own with the stack's
+   * AS), in the registry file's shape.
+   */
+  extraResources?: readonly RegistryResource[]
+}
+
+/** One resource of the AS's registry file (apps/as `DAUTH_AS_RESOURCES_FILE`). */
+export interface RegistryResource {
+  resource: string
+  scopes: readonly string[]
+  connections: readonly string[]
+  accessTokenTtl: number
+  dispatchClients?: readonly string[]
 }
 
 /** Paths of the files `ensureDevState` guarantees. */
@@ -130,6 +144,7 @@ export async function ensureDevState(options: DevStateOptions): Promise<DevState
             connections: [],
             accessTokenTtl: 300,
           },
+          ...(options.extraResources ?? []),
         ],
       },
       null,

@@ -6,7 +6,7 @@ export {
   EXAMPLE_MCP_CLIENT_ID,
   ensureDevState,
 } from './devState.ts'
-export type { DevStateOptions, DevStatePaths } from './devState.ts'
+export type { DevStateOptions, DevStatePaths, RegistryResource } from './devState.ts'
 export { freePort, REPO_ROOT, startStack } from './stack.ts'
 export type { ServiceInstance, ServiceName, Stack, StackOptions } from './stack.ts'
 export { runDemoFlow } from './demoFlow.ts'

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { type DevStatePaths, ensureDevState } from './devState.ts'
+import { type DevStatePaths, ensureDevState, type RegistryResource } from './devState.ts'
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..')
 
@@ -24,6 +24,8 @@ export interface StackOptions {
    * in front of them owns the public port). The URLs (issuer, MCP URL) keep the public port.
    */
   listenPorts?: Partial<Record<ServiceName, number>>
+  /** More resources for the AS registry (servers a test runs itself, protected by this AS). */
+  extraResources?: readonly RegistryResource[]
 }
 
 export type ServiceName = 'upstream' | 'as' | 'enclave' | 'mcp'
@@ -123,7 +125,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (wanted !== undefined) listenPorts[name] = wanted === 0 ? await freePort() : wanted
   }
   const stateDir = resolve(options.stateDir)
-  const paths = await ensureDevState({ stateDir, issuer, mcpUrl, enclaveUrl })
+  const paths = await ensureDevState({
+    stateDir,
+    issuer,
+    mcpUrl,
+    enclaveUrl,
+    ...(options.extraResources ? { extraResources: options.extraResources } : {}),
+  })
 
   const env: Record<string, string> = {
     ...filteredParentEnv(),

@@ -4,7 +4,14 @@ import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import type { ReplayStore } from '@dauth/protocol'
 import { wireError } from '../errors.ts'
-import type { DispatchResult, LauncherToWorker, WorkerInit, WorkerToLauncher } from '../ipc.ts'
+import { MessageBatcher, unbatch } from '../ipc.ts'
+import type {
+  DispatchResult,
+  LauncherToWorker,
+  MessageBatch,
+  WorkerInit,
+  WorkerToLauncher,
+} from '../ipc.ts'
 import { measureFile } from './bundle.ts'
 import type { EnclaveMetrics } from './metrics.ts'
 
@@ -66,6 +73,8 @@ function unavailable(): DispatchResult {
 export class WorkerSupervisor {
   readonly #opts: SupervisorOptions
   #child: ChildProcess | undefined
+  /** the outbox of the current child only: a respawned worker never gets an old message */
+  #outbox: MessageBatcher<LauncherToWorker> | undefined
   #ready = false
   #readyWaiters: ((ok: boolean) => void)[] = []
   #closing = false
@@ -129,7 +138,12 @@ export class WorkerSupervisor {
       },
     )
     this.#child = child
-    child.on('message', (message: WorkerToLauncher) => this.#onMessage(message))
+    this.#outbox = new MessageBatcher<LauncherToWorker>((message) => {
+      if (child.connected) child.send(message)
+    })
+    child.on('message', (received: WorkerToLauncher | MessageBatch<WorkerToLauncher>) => {
+      for (const message of unbatch(received)) this.#onMessage(message)
+    })
     child.on('error', () => undefined)
     child.on('exit', (code, signal) => this.#onExit(child, code, signal))
     child.send({ type: 'init', init: this.#opts.init } satisfies LauncherToWorker)
@@ -189,6 +203,8 @@ export class WorkerSupervisor {
   #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.#child !== child) return
     this.#child = undefined
+    this.#outbox?.close()
+    this.#outbox = undefined
     this.#ready = false
     this.#opts.metrics.workerUp = false
     for (const [id, pending] of this.#pending) {
@@ -233,9 +249,8 @@ export class WorkerSupervisor {
   }
 
   #send(message: LauncherToWorker): boolean {
-    const child = this.#child
-    if (!child?.connected) return false
-    child.send(message)
+    if (!this.#child?.connected || !this.#outbox) return false
+    this.#outbox.send(message)
     return true
   }
 

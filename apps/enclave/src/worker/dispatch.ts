@@ -11,14 +11,14 @@ import type { EnclaveErrorCode } from '../errors.ts'
 import type { DispatchResult } from '../ipc.ts'
 import type { BoxKeyCache } from '../keys/keyring.ts'
 import { AsUnavailableError } from './asClient.ts'
-import type { AuthorizationServerClient } from './asClient.ts'
+import type { AuthorizationServerClient, EnvelopeRecord } from './asClient.ts'
 import { checkHostSyntax, resolvePinnedAddress, selectAllowedHost } from './hosts.ts'
 import type { Resolver } from './hosts.ts'
 import { DROPPED_CALLER_HEADERS, isInjectableSecret, planInjection } from './inject.ts'
 import { redactBytes, redactText, secretForms } from './redact.ts'
 import { parseDispatchBody } from './request.ts'
-import type { DispatchBody } from './request.ts'
-import type { DispatchTokenVerifier } from './tokens.ts'
+import type { DispatchBody, ParseResult } from './request.ts'
+import type { DispatchTokenClaims, DispatchTokenVerifier } from './tokens.ts'
 import { callUpstream } from './upstream.ts'
 import type { UpstreamPool, UpstreamResponse } from './upstream.ts'
 
@@ -97,6 +97,23 @@ export async function handleDispatch(
   }
 }
 
+/**
+ * A replay store that also reports when it is consulted: `verifyDpopProof` asks it last,
+ * after the signature, `htm`, `htu`, `iat`, `ath` and `jkt` checks have all passed.
+ */
+class SignalingReplayStore implements ReplayStore {
+  readonly #store: ReplayStore
+  readonly #onProofChecked: () => void
+  constructor(store: ReplayStore, onProofChecked: () => void) {
+    this.#store = store
+    this.#onProofChecked = onProofChecked
+  }
+  checkAndStore(key: string, expiresAtSeconds: number): Promise<boolean> {
+    this.#onProofChecked()
+    return this.#store.checkAndStore(key, expiresAtSeconds)
+  }
+}
+
 async function runDispatch(ctx: DispatchContext, input: DispatchInput): Promise<DispatchResult> {
   // 1. Authorization: exactly one `DPoP <token>` and exactly one proof.
   if (input.authorization.length !== 1 || input.dpop.length !== 1)
@@ -107,13 +124,30 @@ async function runDispatch(ctx: DispatchContext, input: DispatchInput): Promise<
   if (!token) return refusal('invalid_token', 'authorization_scheme')
 
   const claims = await ctx.verifier.verify(token)
+  // The body is parsed now (pure, no I/O) but its errors are reported only after the proof,
+  // so an unauthenticated caller still learns nothing but 401.
+  const parsed = parseBody(input.body)
+  // The envelope read is independent of the jti check, which is a round trip to the
+  // launcher's replay store: it starts as soon as the proof has passed every other check
+  // (signed by the token's key, for this request), runs alongside the replay check, and
+  // its answer is used only when the jti was fresh. Revocation stays immediate: every
+  // dispatch still reads its envelope from the AS.
+  let envelope: Promise<EnvelopeRecord | undefined> | undefined
+  const readEnvelope = (handle: string): Promise<EnvelopeRecord | undefined> => {
+    envelope ??= ctx.as.fetchEnvelopeRecord(handle)
+    return envelope
+  }
+  const early = parsed.ok && isDispatchable(ctx, parsed.value, claims) ? parsed.value : undefined
   try {
     await verifyDpopProof(proof, {
       htm: 'POST',
       htu: `${ctx.enclaveUrl.replace(/\/$/, '')}/dispatch`,
       accessToken: token,
       expectedJkt: claims.jkt,
-      replayStore: ctx.replayStore,
+      replayStore: new SignalingReplayStore(ctx.replayStore, () => {
+        // never an unhandled rejection: the same promise is awaited (or dropped) below
+        if (early) readEnvelope(early.handle).catch(() => undefined)
+      }),
     })
   } catch (error) {
     // The shared jti store could not decide: fail closed, but as an outage, not a bad proof.
@@ -123,13 +157,6 @@ async function runDispatch(ctx: DispatchContext, input: DispatchInput): Promise<
   }
 
   // 2. Body.
-  let bodyText: string
-  try {
-    bodyText = new TextDecoder('utf-8', { fatal: true }).decode(input.body)
-  } catch {
-    return refusal('invalid_request', 'body_utf8')
-  }
-  const parsed = parseDispatchBody(bodyText)
   if (!parsed.ok) return refusal('invalid_request', parsed.reason)
   const body = parsed.value
 
@@ -144,7 +171,7 @@ async function runDispatch(ctx: DispatchContext, input: DispatchInput): Promise<
   }
 
   // 5. Envelope from the AS, opened and checked against the stored record.
-  const record = await ctx.as.fetchEnvelopeRecord(body.handle)
+  const record = await readEnvelope(body.handle)
   if (!record || record.handle !== body.handle)
     return refusal('handle_unavailable', 'unknown_handle')
   try {
@@ -169,6 +196,26 @@ async function runDispatch(ctx: DispatchContext, input: DispatchInput): Promise<
   } finally {
     secret.zeroize()
   }
+}
+
+function parseBody(bytes: Buffer): ParseResult {
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    return { ok: false, reason: 'body_utf8' }
+  }
+  return parseDispatchBody(text)
+}
+
+/** Steps 3 and 4 without an answer: true when the body would go on to the envelope read. */
+function isDispatchable(
+  ctx: DispatchContext,
+  body: DispatchBody,
+  claims: DispatchTokenClaims,
+): boolean {
+  if (!Object.values(claims.connections).includes(body.handle)) return false
+  return body.request.host === undefined || checkHostSyntax(body.request.host, ctx.devUpstreams).ok
 }
 
 function checkBinding(

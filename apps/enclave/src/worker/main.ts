@@ -8,7 +8,14 @@ import { readFileSync } from 'node:fs'
 import { getHeapSnapshot } from 'node:v8'
 import { ReplayStoreError, generateDpopKeyPair } from '@dauth/protocol'
 import type { ReplayStore } from '@dauth/protocol'
-import type { LauncherToWorker, ReplayOutcome, WorkerInit, WorkerToLauncher } from '../ipc.ts'
+import { MessageBatcher, unbatch } from '../ipc.ts'
+import type {
+  LauncherToWorker,
+  MessageBatch,
+  ReplayOutcome,
+  WorkerInit,
+  WorkerToLauncher,
+} from '../ipc.ts'
 import { BoxKeyCache } from '../keys/keyring.ts'
 import { createKeyWrapper } from '../keys/keyWrapper.ts'
 import { AuthorizationServerClient } from './asClient.ts'
@@ -22,8 +29,12 @@ import { UpstreamPool } from './upstream.ts'
 // therefore has a different measurement from the production build.
 declare const __DAUTH_TEST_HOOKS__: boolean
 
-function send(message: WorkerToLauncher): void {
+const outbox = new MessageBatcher<WorkerToLauncher>((message) => {
   process.send?.(message)
+})
+
+function send(message: WorkerToLauncher): void {
+  outbox.send(message)
 }
 
 function log(
@@ -134,7 +145,12 @@ async function start(init: WorkerInit): Promise<void> {
     }),
   }
 
-  process.on('message', (message: LauncherToWorker) => {
+  process.on('message', (received: LauncherToWorker | MessageBatch<LauncherToWorker>) => {
+    for (const message of unbatch(received)) onMessage(message)
+  })
+  send({ type: 'ready' })
+
+  function onMessage(message: LauncherToWorker): void {
     switch (message.type) {
       case 'dispatch': {
         if (__DAUTH_TEST_HOOKS__ && crashOnNextDispatch) process.exit(99)
@@ -158,8 +174,7 @@ async function start(init: WorkerInit): Promise<void> {
       default:
         break
     }
-  })
-  send({ type: 'ready' })
+  }
 }
 
 function runHook(message: Extract<LauncherToWorker, { type: 'hook' }>): void {

@@ -538,7 +538,10 @@ describe('dispatch: token and DPoP checks', () => {
     })
     const first = await send(token, body(), { proof })
     assert.equal(first.status, 200)
+    // The envelope read may run alongside the jti check, but a replay never gets further.
+    const upstreamRequests = upstream.requests.length
     expect401(await send(token, body(), { proof }), 'replay')
+    assert.equal(upstream.requests.length, upstreamRequests)
   })
 
   it('refuses bad tokens', async () => {
@@ -648,7 +651,10 @@ describe('dispatch: token and DPoP checks', () => {
       ],
       ['garbage proof', { proof: 'not.a.jwt' }],
     ]
+    const envelopeReads = as.counts.envelopes
     for (const [label, options] of cases) expect401(await send(token, body(), options), label)
+    // the envelope is read only for a proof that passed every check but the jti one
+    assert.equal(as.counts.envelopes, envelopeReads)
     // scheme checks
     const proof = await createDpopProof(caller.key, { htm: 'POST', htu, accessToken: token })
     for (const authorization of [`Bearer ${token}`, token, `DPoP ${token}, DPoP ${token}`]) {

@@ -83,8 +83,21 @@ export interface JWTValidatorOptions {
   cacheTtlSeconds?: number
   /** Minimum seconds between JWKS refreshes on an unknown `kid` (default 30). */
   jwksRefreshIntervalSeconds?: number
-  /** Accepted `typ` header values (default `at+jwt` and `application/at+jwt`, RFC 9068 §2.1). */
-  types?: readonly string[]
+  /**
+   * Accepted `typ` header values, compared case-insensitively (default `at+jwt` and
+   * `application/at+jwt`, RFC 9068 §2.1). Providers that sign access tokens as plain JWTs need
+   * `['jwt']` (Keycloak, Auth0 without its RFC 9068 profile). `null` skips the check, for
+   * providers whose access tokens carry no `typ` at all (Okta): then `audience` is what keeps an
+   * ID token (whose `aud` is a client id) out, so `null` is refused together with `audience: null`.
+   */
+  types?: readonly string[] | null
+  /**
+   * Claims the granted scopes are read from, in order; each may be a space-separated string or
+   * an array of strings, and their union becomes `claims.scope` (a space-separated string, the
+   * RFC 9068 form every check here uses). Default `['scope', 'scp']` (`scp`: Okta's array,
+   * Microsoft Entra's string). Auth0's RBAC permissions: `['scope', 'permissions']`.
+   */
+  scopeClaims?: readonly string[]
   fetch?: typeof fetch
   /** Clock in milliseconds (tests). */
   now?: () => number
@@ -186,7 +199,8 @@ export class JWTValidator implements AuthorizationProvider {
   readonly #algorithms: ReadonlySet<string>
   readonly #tolerance: number
   readonly #maxFutureIat: number
-  readonly #types: ReadonlySet<string>
+  readonly #types: ReadonlySet<string> | null
+  readonly #scopeClaims: readonly string[]
   readonly #now: () => number
   readonly #jwks: JwksCache
   /** Signature results of recently verified tokens: a repeated token skips `crypto.verify`. */
@@ -205,7 +219,15 @@ export class JWTValidator implements AuthorizationProvider {
     )
     this.#tolerance = options.clockToleranceSeconds ?? 5
     this.#maxFutureIat = options.maxFutureIatSeconds ?? 60
-    this.#types = new Set(options.types ?? ['at+jwt', 'application/at+jwt'])
+    if (options.types === null && options.audience === null) {
+      // Nothing would tell an ID token from an access token any more.
+      throw new TypeError('JWTValidator: types: null needs an audience')
+    }
+    this.#types =
+      options.types === null
+        ? null
+        : new Set((options.types ?? ['at+jwt', 'application/at+jwt']).map((t) => t.toLowerCase()))
+    this.#scopeClaims = options.scopeClaims ?? ['scope', 'scp']
     this.#now = options.now ?? Date.now
     const fetchImpl = options.fetch ?? fetch
     const jwksUri = options.jwksUri
@@ -265,7 +287,10 @@ export class JWTValidator implements AuthorizationProvider {
     if (typeof alg !== 'string' || !this.#algorithms.has(alg)) {
       return { ok: false, reason: 'alg_not_allowed' }
     }
-    if (typeof header.typ !== 'string' || !this.#types.has(header.typ.toLowerCase())) {
+    if (
+      this.#types !== null &&
+      (typeof header.typ !== 'string' || !this.#types.has(header.typ.toLowerCase()))
+    ) {
       return { ok: false, reason: 'typ' }
     }
     if (header.crit !== undefined) return { ok: false, reason: 'malformed' }
@@ -293,12 +318,21 @@ export class JWTValidator implements AuthorizationProvider {
   }
 
   #checkClaims(payload: Record<string, unknown>): VerifiedClaims | TokenFailureReason {
-    const { sub, exp, iat, nbf, aud, scope, cnf, connections } = payload
+    const { sub, exp, iat, nbf, aud, cnf, connections } = payload
     if (typeof sub !== 'string' || typeof exp !== 'number' || typeof iat !== 'number') {
       return 'claims'
     }
     if (nbf !== undefined && typeof nbf !== 'number') return 'claims'
-    if (scope !== undefined && typeof scope !== 'string') return 'claims'
+    const scopes = new Set<string>()
+    for (const name of this.#scopeClaims) {
+      const value = payload[name]
+      if (value === undefined) continue
+      const list = typeof value === 'string' ? value.split(' ') : value
+      if (!Array.isArray(list) || !list.every((s): s is string => typeof s === 'string')) {
+        return 'claims'
+      }
+      for (const scope of list) if (scope !== '') scopes.add(scope)
+    }
     if (cnf !== undefined && (typeof cnf !== 'object' || cnf === null)) return 'claims'
     if (connections !== undefined && (typeof connections !== 'object' || connections === null)) {
       return 'claims'
@@ -310,6 +344,7 @@ export class JWTValidator implements AuthorizationProvider {
       }
     }
     const claims = payload as VerifiedClaims
+    if (scopes.size > 0 || payload.scope !== undefined) claims.scope = [...scopes].join(' ')
     return this.#checkTimes(claims) ?? claims
   }
 

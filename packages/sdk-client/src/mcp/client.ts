@@ -1,8 +1,12 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import {
+  CreateMessageRequestSchema,
   ElicitRequestSchema,
+  ListRootsRequestSchema,
   type CallToolResult,
+  type CreateMessageRequest,
+  type CreateMessageResult,
   type ElicitRequest,
   type ElicitResult,
   type GetPromptResult,
@@ -10,6 +14,7 @@ import {
   type Prompt,
   type ReadResourceResult,
   type Resource,
+  type Root,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js'
 import { authFetch } from '../auth/authFetch.ts'
@@ -23,6 +28,16 @@ import { StatelessChannel, STATELESS_PROTOCOL_VERSIONS } from './stateless.ts'
 export type ElicitationRequest = ElicitRequest['params']
 /** Answers a server's elicitation: `{ action: 'accept', content }`, `'decline'` or `'cancel'`. */
 export type ElicitationHandler = (request: ElicitationRequest) => Promise<ElicitResult>
+
+/** The parameters of a `sampling/createMessage` request. */
+export type SamplingRequest = CreateMessageRequest['params']
+/**
+ * Answers a server's `sampling/createMessage` with the host application's model: the
+ * application decides (and should let its user decide) whether to run the prompt at all.
+ */
+export type SamplingHandler = (request: SamplingRequest) => Promise<CreateMessageResult>
+/** The filesystem roots the client exposes (`roots/list`), or a function that lists them now. */
+export type RootsProvider = readonly Root[] | (() => Promise<readonly Root[]>)
 
 /** Options of {@link MCPClient.connect}. */
 export interface MCPClientOptions {
@@ -47,6 +62,14 @@ export interface MCPClientOptions {
    * that has a schema `default` is filled with it (SEP-1034).
    */
   readonly elicitation?: ElicitationHandler
+  /**
+   * Answers `sampling/createMessage` (session protocol: a server request; stateless: an
+   * `input_required` input request). Declares the `sampling` capability. Without it, a
+   * server's sampling request is refused: nothing is ever sent to a model by default.
+   */
+  readonly sampling?: SamplingHandler
+  /** Answers `roots/list` in both protocols. Declares the `roots` capability. */
+  readonly roots?: RootsProvider
   /** Input rounds per stateless request before giving up (default 8). */
   readonly maxInputRounds?: number
 }
@@ -179,7 +202,23 @@ export class MCPClient {
         ? undefined
         : async (request: ElicitationRequest): Promise<ElicitResult> =>
             applyElicitationDefaults(request, await elicitation(request))
-    const capabilities = answer !== undefined ? { elicitation: { form: {} } } : {}
+    const handlers: InputHandlers = {
+      ...(answer !== undefined
+        ? { 'elicitation/create': (params) => answer(params as ElicitationRequest) }
+        : {}),
+      ...(options.sampling !== undefined
+        ? { 'sampling/createMessage': (params) => options.sampling!(params as SamplingRequest) }
+        : {}),
+      ...(options.roots !== undefined
+        ? { 'roots/list': async () => ({ roots: [...(await listRoots(options.roots!))] }) }
+        : {}),
+    }
+    const capabilities = {
+      ...(answer !== undefined ? { elicitation: { form: {} } } : {}),
+      ...(options.sampling !== undefined ? { sampling: {} } : {}),
+      // The list is read on every request: there is nothing to announce a change of.
+      ...(options.roots !== undefined ? { roots: { listChanged: false } } : {}),
+    }
 
     const version = options.protocolVersion
     if (version !== undefined && STATELESS_PROTOCOL_VERSIONS.includes(version)) {
@@ -192,7 +231,7 @@ export class MCPClient {
       })
       await channel.request('server/discover')
       return new MCPClient({
-        channel: statelessChannel(channel, answer, options.maxInputRounds ?? 8),
+        channel: statelessChannel(channel, handlers, options.maxInputRounds ?? 8),
         sdkClient: undefined,
         protocolVersion: channel.protocolVersion,
         auth: options.auth,
@@ -208,6 +247,16 @@ export class MCPClient {
     const client = new Client(clientInfo, { capabilities })
     if (answer !== undefined) {
       client.setRequestHandler(ElicitRequestSchema, (request) => answer(request.params))
+    }
+    const sampling = options.sampling
+    if (sampling !== undefined) {
+      client.setRequestHandler(CreateMessageRequestSchema, (request) => sampling(request.params))
+    }
+    const roots = options.roots
+    if (roots !== undefined) {
+      client.setRequestHandler(ListRootsRequestSchema, async () => ({
+        roots: [...(await listRoots(roots))],
+      }))
     }
     await client.connect(transport)
     return new MCPClient({
@@ -317,9 +366,21 @@ function sessionChannel(client: Client): Channel {
   }
 }
 
+/** Answers to the input requests a server may embed in an `input_required` result. */
+type InputHandlers = Partial<
+  Record<
+    'elicitation/create' | 'sampling/createMessage' | 'roots/list',
+    (params: Record<string, unknown>) => Promise<unknown>
+  >
+>
+
+async function listRoots(roots: RootsProvider): Promise<readonly Root[]> {
+  return typeof roots === 'function' ? await roots() : roots
+}
+
 function statelessChannel(
   channel: StatelessChannel,
-  elicitation: ElicitationHandler | undefined,
+  handlers: InputHandlers,
   maxInputRounds: number,
 ): Channel {
   /** SEP-2322: answers `input_required` results and retries with the server's `requestState`. */
@@ -341,15 +402,18 @@ function statelessChannel(
       const inputRequests = isRecord(result.inputRequests) ? result.inputRequests : {}
       const inputResponses: Record<string, unknown> = {}
       for (const [key, input] of Object.entries(inputRequests)) {
-        if (
-          !isRecord(input) ||
-          input.method !== 'elicitation/create' ||
-          elicitation === undefined
-        ) {
+        // Own properties only: a method named like an Object.prototype member is no handler.
+        const handler =
+          isRecord(input) &&
+          typeof input.method === 'string' &&
+          Object.hasOwn(handlers, input.method)
+            ? handlers[input.method as keyof InputHandlers]
+            : undefined
+        if (handler === undefined || !isRecord(input)) {
           const what = isRecord(input) ? String(input.method) : 'unknown'
           throw new ConfigurationError(`No handler for the server's ${what} input request`)
         }
-        inputResponses[key] = await elicitation(input.params as ElicitationRequest)
+        inputResponses[key] = await handler(isRecord(input.params) ? input.params : {})
       }
       retry = {
         ...params,

@@ -8,6 +8,8 @@
  *                                           next request as soon as the previous answer ends
  *   ← { type: 'result', result: LoadResult }
  * Requests go to ports[i % ports.length] by connection (splitting load between instances).
+ * Two request shapes: an MCP `tools/call` of `echo` (the resource-server benches) and, with
+ * `tokenRequest`, a form POST to an OAuth token endpoint (the AS token-exchange bench).
  */
 import { Agent, request } from 'node:http'
 import { performance } from 'node:perf_hooks'
@@ -18,8 +20,15 @@ export interface LoadSpec {
   /** `dpop`: `Authorization: DPoP` + a fresh proof per request; `bearer`; `none`. */
   auth: 'dpop' | 'bearer' | 'none'
   ports: number[]
-  /** Host header (the canonical resource's host) and DPoP `htu`. */
+  /** Host header and path of every request, and the DPoP `htu` (the resource or token endpoint URL). */
   resourceUrl: string
+  /**
+   * A token-endpoint request instead of an MCP call: `form` is the
+   * `application/x-www-form-urlencoded` body, `authorization` the client authentication
+   * header; with `auth: 'dpop'` each request carries a fresh proof without `ath` (RFC 9449 §4).
+   * A 200 answer with an `access_token` counts as success.
+   */
+  tokenRequest?: { form: string; authorization: string }
   tokens: string[]
   /** Private ES256 JWK of the DPoP key (imported non-extractable here). */
   dpopPrivateJwk?: JsonWebKey
@@ -66,6 +75,29 @@ async function importDpopKey(jwk: JsonWebKey): Promise<DpopKeyPair> {
 
 async function prepare(spec: LoadSpec): Promise<Prepared> {
   const url = new URL(spec.resourceUrl)
+  const key =
+    spec.auth === 'dpop' && spec.dpopPrivateJwk
+      ? await importDpopKey(spec.dpopPrivateJwk)
+      : undefined
+  const requests: Record<string, string>[] = []
+  if (spec.tokenRequest) {
+    const { form, authorization } = spec.tokenRequest
+    const base: Record<string, string> = {
+      host: url.host,
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+      'content-length': String(Buffer.byteLength(form)),
+      authorization,
+    }
+    for (let i = 0; i < spec.count; i++) {
+      requests.push(
+        key
+          ? { ...base, dpop: await createDpopProof(key, { htm: 'POST', htu: spec.resourceUrl }) }
+          : base,
+      )
+    }
+    return { spec, requests, body: form, path: url.pathname }
+  }
   const base: Record<string, string> = {
     host: url.host,
     'content-type': 'application/json',
@@ -73,11 +105,6 @@ async function prepare(spec: LoadSpec): Promise<Prepared> {
     'mcp-protocol-version': '2025-06-18',
     'content-length': String(Buffer.byteLength(BODY)),
   }
-  const requests: Record<string, string>[] = []
-  const key =
-    spec.auth === 'dpop' && spec.dpopPrivateJwk
-      ? await importDpopKey(spec.dpopPrivateJwk)
-      : undefined
   for (let i = 0; i < spec.count; i++) {
     const token = spec.tokens[i % Math.max(1, spec.tokens.length)] ?? ''
     if (spec.auth === 'dpop' && key) {
@@ -120,6 +147,12 @@ function send(
   })
 }
 
+function succeeded(spec: LoadSpec, status: number, text: string): boolean {
+  if (status !== 200) return false
+  if (spec.tokenRequest) return text.includes('"access_token"')
+  return text.includes('"result"') && !text.includes('"isError":true')
+}
+
 async function run(prepared: Prepared): Promise<LoadResult> {
   const { spec, requests, body, path } = prepared
   const latencies = new Float64Array(requests.length)
@@ -141,9 +174,10 @@ async function run(prepared: Prepared): Promise<LoadResult> {
           requests[i] as Record<string, string>,
           body,
         )
-        if (status !== 200 || !text.includes('"result"') || text.includes('"isError":true')) {
+        if (!succeeded(spec, status, text)) {
           errors++
-          firstError ??= `HTTP ${status}: ${text.slice(0, 200)}`
+          // A token answer is never logged: only failures, whose bodies carry no token.
+          firstError ??= `HTTP ${status}: ${status === 200 && spec.tokenRequest ? '(no access_token)' : text.slice(0, 200)}`
         }
       } catch (error) {
         errors++

@@ -14,18 +14,28 @@ export interface VariantResult {
   runs: LoadResult[]
 }
 
+/** One point of the cost curve: min / median / max over repeats. */
 export interface CurvePoint {
   connections: number
   count: number
-  rps: number
-  p50_ms: number
-  p99_ms: number
+  rps: Spread
+  p50_ms: Spread
+  p99_ms: Spread
   errors: number
+}
+
+/** One side of the instances comparison. */
+export interface InstancesSide {
+  rps: Spread
+  p50_ms: Spread
+  p99_ms: Spread
+  /** Server CPU per request summed over the instances measured. */
+  server_cpu_us_per_req: Spread
 }
 
 export interface RsBenchResult {
   name: 'rs'
-  version: 1
+  version: 2
   quick: boolean
   command: string
   startedAt: string
@@ -53,12 +63,16 @@ export interface RsBenchResult {
     A_over_C_cpu_efficiency: Spread
   }
   aims: AimResult[]
+  /** The server of the curve and the instances comparison. */
+  scaleServer: string
   curve: CurvePoint[]
   instances: {
     connections: number
-    one: { rps: Spread; p99_ms: Spread }
-    two: { rps: Spread; p99_ms: Spread }
+    one: InstancesSide
+    two: InstancesSide
     two_over_one_rps: Spread
+    /** Why the gain is bounded on this machine. */
+    note: string
   }
   errors: number
   firstError?: string

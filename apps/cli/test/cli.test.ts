@@ -1,0 +1,218 @@
+// `dauth` as an operator runs it: a child process with the services' environment, against a
+// real stack (doctor, enclave keys) and an embedded AS store (accounts).
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { type Stack, startStack } from '@dauth/devkit'
+import type { Command } from 'commander'
+import { buildProgram } from '../src/main.ts'
+
+const MAIN = join(import.meta.dirname, '..', 'src', 'main.ts')
+
+interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+function dauth(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    // Only what the test gives: no inherited DAUTH_* or database URLs.
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }))
+    child.stdin.end(input ?? '')
+  })
+}
+
+test('every command and group has a description and --help', () => {
+  const walk = (command: Command, path: string[]): string[][] => [
+    path,
+    ...command.commands.flatMap((c) => walk(c, [...path, c.name()])),
+  ]
+  const all = walk(buildProgram(), [])
+  assert.ok(all.length >= 10)
+  for (const path of all) {
+    let command = buildProgram()
+    for (const name of path) command = command.commands.find((c) => c.name() === name)!
+    assert.notEqual(command.description(), '', `dauth ${path.join(' ')} has no description`)
+    assert.match(command.helpInformation(), /^Usage: dauth/)
+  }
+})
+
+describe('accounts on the embedded store', () => {
+  let stateDir: string
+  before(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'dauth-cli-'))
+  })
+  after(() => rm(stateDir, { recursive: true, force: true }))
+
+  test('users create: the password comes from stdin, never an argument; clear refusals', async () => {
+    const env = { DAUTH_STATE_DIR: stateDir }
+    const weak = await dauth(['users', 'create', 'alice'], env, 'short\n')
+    assert.deepEqual(
+      [weak.code, weak.stderr],
+      [1, 'dauth: the password must be at least 8 characters\n'],
+    )
+    const created = await dauth(['users', 'create', 'alice'], env, 'a-long-password\n')
+    assert.equal(created.code, 0, created.stderr)
+    const body = JSON.parse(created.stdout) as { account_id: string; username: string }
+    assert.equal(body.username, 'alice')
+    assert.match(body.account_id, /^acct_[A-Za-z0-9_-]{22}$/)
+    assert.ok(!created.stdout.includes('a-long-password'))
+    const again = await dauth(['users', 'create', 'alice'], env, 'another-password\n')
+    assert.deepEqual([again.code, again.stderr], [1, 'dauth: that username exists already\n'])
+    const bad = await dauth(['users', 'create', 'Alice!'], env, 'a-long-password\n')
+    assert.equal(bad.code, 1)
+    assert.match(bad.stderr, /^dauth: the username must be/)
+  })
+
+  test('an unknown command is refused with usage, exit 1', async () => {
+    const run = await dauth(['userz'], {})
+    assert.equal(run.code, 1)
+    assert.match(run.stderr, /unknown command 'userz'/)
+  })
+})
+
+describe('against a running stack', () => {
+  let stack: Stack
+  let stateDir: string
+  let env: Record<string, string>
+  before(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'dauth-cli-stack-'))
+    stack = await startStack({ stateDir, ports: { as: 0, mcp: 0, enclave: 0, upstream: 0 } })
+    env = {
+      DAUTH_DEV: '1',
+      DAUTH_STATE_DIR: stack.paths.stateDir,
+      DAUTH_ISSUER: stack.issuer,
+      DAUTH_MCP_URL: stack.mcpUrl,
+    }
+  })
+  after(async () => {
+    await stack?.stop()
+    await rm(stateDir, { recursive: true, force: true })
+  })
+
+  test('doctor: every check passes on a healthy dev stack', async () => {
+    const run = await dauth(['doctor'], env)
+    assert.equal(run.code, 0, run.stdout)
+    const lines = run.stdout.trim().split('\n')
+    assert.equal(lines.filter((l) => l.startsWith('FAIL')).length, 0, run.stdout)
+    assert.ok(
+      lines.includes(
+        `ok   mcp: protected resource metadata at ${new URL(stack.mcpUrl).origin}/.well-known/oauth-protected-resource/mcp`,
+      ),
+      run.stdout,
+    )
+    assert.ok(
+      lines.some((l) => l.startsWith(`ok   as: answers at ${stack.issuer}`)),
+      run.stdout,
+    )
+    assert.ok(
+      lines.some((l) =>
+        l.startsWith('ok   enclave: attestation verifies against the pinned platform key'),
+      ),
+      run.stdout,
+    )
+    assert.equal(lines.at(-1), 'all good (1 warnings)') // DAUTH_DEV=1 is itself a warning
+  })
+
+  test('resources list: the registry the AS serves, as JSON', async () => {
+    const run = await dauth(['resources', 'list'], env)
+    assert.equal(run.code, 0, run.stderr)
+    const resources = JSON.parse(run.stdout) as { resource: string; scopes: string[] }[]
+    assert.deepEqual(
+      resources.map((r) => [r.resource, r.scopes]),
+      [
+        [stack.mcpUrl, ['read', 'api:call']],
+        [`${stack.issuer}/connections`, ['connections:read', 'connections:write']],
+      ],
+    )
+  })
+
+  test('doctor: plain words for a bad deployment, exit 1, and no secret in the output', async () => {
+    const run = await dauth(['doctor'], {
+      ...env,
+      DAUTH_DEV: '0',
+      DAUTH_ISSUER: 'http://as.example.com',
+      DATABASE_URL: 'postgres://dauth:s3cret-pw@127.0.0.1:1/dauth',
+    })
+    assert.equal(run.code, 1)
+    const lines = run.stdout.split('\n')
+    assert.ok(
+      lines.includes(
+        'FAIL issuer: http://as.example.com is plain http on a non-loopback host: tokens and credentials would cross the network in clear',
+      ),
+      run.stdout,
+    )
+    assert.ok(
+      lines.some((l) => l.startsWith('FAIL postgres: cannot connect:')),
+      run.stdout,
+    )
+    assert.ok(
+      lines.includes(
+        'WARN redis: DATABASE_URL is set but REDIS_URL is not: several instances would not share DPoP replay state and rate limits',
+      ),
+      run.stdout,
+    )
+    assert.ok(!run.stdout.includes('s3cret-pw') && !run.stderr.includes('s3cret-pw'))
+  })
+
+  test('doctor: an enclave key file readable by others fails', async () => {
+    const keys = join(stack.paths.stateDir, 'enclave', 'keys')
+    const [first] = (await readdir(keys)).filter((n) => !n.startsWith('.'))
+    assert.ok(first)
+    await chmod(join(keys, first), 0o644)
+    try {
+      const run = await dauth(['doctor', '--offline'], env)
+      assert.equal(run.code, 1)
+      assert.ok(
+        run.stdout.includes(`FAIL enclave_keys: readable by other users: keys/${first}`),
+        run.stdout,
+      )
+    } finally {
+      await chmod(join(keys, first), 0o600)
+    }
+  })
+
+  test('keys: rotate the enclave key, list, retire the old one; the current one cannot be retired', async () => {
+    const before = JSON.parse((await dauth(['keys', 'list-enclave'], env)).stdout) as {
+      current: string
+    }
+    const rotated = await dauth(['keys', 'rotate-enclave'], env)
+    assert.equal(rotated.code, 0, rotated.stderr)
+    const { current, previous } = JSON.parse(rotated.stdout) as {
+      current: string
+      previous: string
+    }
+    assert.equal(previous, before.current)
+    assert.notEqual(current, before.current)
+    const current2 = await dauth(['keys', 'retire-enclave', current], env)
+    assert.equal(current2.code, 1)
+    assert.match(current2.stderr, /^dauth: ERR_KEYRING_/)
+    const retired = await dauth(['keys', 'retire-enclave', previous], env)
+    assert.deepEqual([retired.code, JSON.parse(retired.stdout)], [0, { retired: previous }])
+    const listed = JSON.parse((await dauth(['keys', 'list-enclave'], env)).stdout) as {
+      current: string
+      keys: { kid: string; status: string }[]
+    }
+    assert.equal(listed.current, current)
+    assert.deepEqual(
+      listed.keys.map((k) => [k.kid, k.status]).sort(),
+      [
+        [current, 'active'],
+        [previous, 'retired'],
+      ].sort(),
+    )
+  })
+})
