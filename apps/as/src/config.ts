@@ -17,8 +17,10 @@ export interface AuthorizationServerConfig {
   dev?: boolean
   /** `postgres://…` selects PostgreSQL; unset = `<stateDir>/as.sqlite`. */
   databaseUrl?: string
-  /** Redis for replay caches when several instances run. */
+  /** Redis for the DPoP replay store and login rate limits when several instances run. */
   redisUrl?: string
+  /** Prefix of every Redis key of this AS (`replay:…`, `login:…`). Default `dauth:as:`. */
+  redisKeyPrefix?: string
   /** Static clients (default: read from clientsFile, if that exists). */
   clients?: ClientMetadata[]
   clientsFile?: string
@@ -34,6 +36,8 @@ export interface AuthorizationServerConfig {
   /** Outbound fetch for the attestation proxy (tests). */
   fetch?: typeof fetch
   attestationTimeoutMs?: number
+  /** When set, `GET /metrics` requires `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string
   /** Failed sign-ins per username in 15 minutes before 429 (per client IP: 4×). Default 5. */
   loginMaxFailures?: number
 }
@@ -58,6 +62,8 @@ export function configFromEnv(
   }
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL
   if (env.REDIS_URL) config.redisUrl = env.REDIS_URL
+  if (env.DAUTH_AS_METRICS_TOKEN) config.metricsToken = env.DAUTH_AS_METRICS_TOKEN
+  if (env.DAUTH_REDIS_PREFIX) config.redisKeyPrefix = env.DAUTH_REDIS_PREFIX
   return config
 }
 

@@ -137,8 +137,15 @@ function fromFastifyError(error: FastifyError): HttpError | undefined {
   }
 }
 
-/** The one place where errors become responses: unknown errors give a generic 500 body. */
-export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+/**
+ * The one place where errors become responses: unknown errors give a generic 500 body.
+ * Returns the wire error code sent (for metrics).
+ */
+export function sendError(
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): HttpErrorCode {
   if (isStorageOutage(error)) {
     const cause = error instanceof StorageUnavailableError ? error.cause : error
     request.log.warn(
@@ -166,4 +173,5 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     .code(known.status)
     .header('cache-control', 'no-store')
     .send({ error: known.error, error_description: known.description })
+  return known.error
 }

@@ -11,8 +11,10 @@ import type { AccountStore, ConnectionStore, OidcModelStore } from './storage/ty
 import { createOidcAdapterFactory } from './storage/oidcAdapter.ts'
 import { registerTokenExchangeGrant } from './grants/tokenExchange.ts'
 import { messagePage } from './views/pages.ts'
-import { STORAGE_RETRY_AFTER_SECONDS } from './errors.ts'
+import type { AsMetrics } from './metrics.ts'
+import { asStorageError, STORAGE_RETRY_AFTER_SECONDS, StorageUnavailableError } from './errors.ts'
 import { isPublicHostname } from './registry/publicHost.ts'
+import { introspectJwtAccessToken, mayIntrospect, recordIssuedJwt } from './tokens/introspection.ts'
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 
@@ -35,6 +37,18 @@ export const ROUTES = {
   challenge: `${OAUTH_PREFIX}/challenge`,
 } as const
 
+/** Methods of the enabled fixed-path endpoints (405 + Allow for the others). */
+const ENDPOINT_METHODS: Readonly<Record<string, readonly string[]>> = {
+  [ROUTES.authorization]: ['GET', 'POST'],
+  [ROUTES.token]: ['POST'],
+  [ROUTES.jwks]: ['GET'],
+  [ROUTES.registration]: ['POST'],
+  [ROUTES.revocation]: ['POST'],
+  [ROUTES.introspection]: ['POST'],
+  [ROUTES.pushed_authorization_request]: ['POST'],
+  [ROUTES.userinfo]: ['GET', 'POST'],
+}
+
 export interface ProviderDependencies {
   issuer: string
   dev: boolean
@@ -49,6 +63,7 @@ export interface ProviderDependencies {
   accounts: AccountStore
   replay: ReplayStore
   now: () => number
+  metrics: AsMetrics
 }
 
 function requestedScopes(ctx: KoaContextWithOIDC): string[] {
@@ -106,11 +121,36 @@ export function createProvider(deps: ProviderDependencies): Provider {
       )
       return Object.keys(handles).length > 0 ? { connections: handles } : undefined
     },
+    formats: {
+      customizers: {
+        // Awaited before the token is returned: the issuance record (jti → grant) exists
+        // as soon as the client holds the token (see tokens/introspection.ts).
+        jwt: async (_ctx, token, jwt) => {
+          const exp = jwt.payload.exp
+          if (typeof exp === 'number') await recordIssuedJwt(deps.oidcStore, token, exp, deps.now())
+        },
+      },
+    },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      introspection: {
+        enabled: true,
+        // Opaque tokens here are refresh tokens (access tokens are JWTs, see
+        // tokens/introspection.ts): only their own client learns about them.
+        allowedPolicy: (_ctx, client, token) =>
+          mayIntrospect(registry, client.clientId, {
+            clientId: token.clientId,
+            aud: (token as { aud?: unknown }).aud,
+            refresh: token.kind === 'RefreshToken',
+          }),
+      },
+      revocation: {
+        enabled: true,
+        // A client revokes only its own tokens; anything else is the same silent 200 as an
+        // unknown token (RFC 7009 §2.2), so the endpoint is no token-validity oracle.
+        allowedPolicy: (_ctx, client, token) => client.clientId === token.clientId,
+      },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
       registration: {
         enabled: true,
@@ -221,11 +261,77 @@ export function createProvider(deps: ProviderDependencies): Provider {
   // pinned to the issuer (host/proto) by the mount, never taken from client headers.
   provider.proxy = true
 
+  // Metrics: outermost, so it sees the final answer (after the introspection rewrite below).
+  provider.use(async (ctx, next) => {
+    await next()
+    if (ctx.status >= 400 && typeof ctx.body === 'object' && ctx.body !== null)
+      deps.metrics.failure((ctx.body as { error?: unknown }).error)
+  })
+  // Unknown paths and wrong methods under /oauth: JSON like the rest of the AS (Koa would
+  // answer a text/plain "Not Found"), 405 + Allow for a known endpoint.
+  provider.use(async (ctx, next) => {
+    await next()
+    if (ctx.status !== 404 || ctx.body != null) return
+    const allowed = ENDPOINT_METHODS[ctx.path]
+    ctx.set('cache-control', 'no-store')
+    if (allowed && !allowed.includes(ctx.method)) {
+      ctx.status = 405
+      ctx.set('allow', allowed.join(', '))
+      ctx.body = { error: 'invalid_request', error_description: 'Method not allowed' }
+    } else {
+      ctx.status = 404
+      ctx.body = { error: 'not_found', error_description: 'Not found' }
+    }
+  })
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    deps.metrics.tokenIssued((ctx.oidc.params as { grant_type?: unknown } | undefined)?.grant_type)
+  })
+
   // A storage outage (StorageUnavailableError from the adapter or the replay store) is
   // answered by oidc-provider as 503 temporarily_unavailable; add RFC 9110 Retry-After.
   provider.use(async (ctx, next) => {
     await next()
     if (ctx.status === 503) ctx.set('retry-after', String(STORAGE_RETRY_AFTER_SECONDS))
+  })
+
+  // RFC 7662 for JWT access tokens: oidc-provider authenticates the caller, then refuses
+  // structured tokens with unsupported_token_type; answer from the issuance record instead.
+  provider.use(async (ctx, next) => {
+    await next()
+    const oidcCtx = (ctx as Partial<KoaContextWithOIDC>).oidc
+    const caller = oidcCtx?.client
+    if (oidcCtx?.route !== 'introspection' || ctx.status !== 400 || !caller) return
+    if ((ctx.body as { error?: unknown } | undefined)?.error !== 'unsupported_token_type') return
+    const token = (oidcCtx.params as { token?: unknown } | undefined)?.token
+    if (typeof token !== 'string') return
+    ctx.type = 'application/json; charset=utf-8'
+    try {
+      ctx.body = await introspectJwtAccessToken(
+        caller,
+        {
+          provider,
+          registry,
+          issuer: deps.issuer,
+          keys: deps.keys,
+          store: deps.oidcStore,
+          accounts: deps.accounts,
+          now: deps.now,
+        },
+        token,
+      )
+      ctx.status = 200
+    } catch (error) {
+      // Past oidc-provider's error handler: answer its way (JSON, no detail) ourselves.
+      const outage = asStorageError(error)
+      if (outage instanceof StorageUnavailableError) {
+        ctx.status = 503
+        ctx.body = { error: outage.error, error_description: outage.error_description }
+      } else {
+        ctx.status = 500
+        ctx.body = { error: 'server_error', error_description: 'oops! something went wrong' }
+        provider.emit('server_error', ctx, error)
+      }
+    }
   })
 
   // RFC 9449 §11.1: replay detection must be atomic and shared. oidc-provider's default

@@ -25,8 +25,14 @@ import { SqliteStorage } from './storage/sqlite.ts'
 import type { Storage } from './storage/types.ts'
 import { guardStorage, guardStore } from './storage/guard.ts'
 import { seedDevAccount } from './accounts/passwords.ts'
-import { LoginRateLimiter } from './accounts/rateLimit.ts'
+import {
+  MemoryLoginRateLimiter,
+  RedisLoginRateLimiter,
+  type LoginRateLimiter,
+} from './accounts/rateLimit.ts'
 import { pinToIssuer } from './routes/pin.ts'
+import { AsMetrics } from './metrics.ts'
+import { timingSafeEqual } from 'node:crypto'
 
 /** A running authorization server. */
 export interface RunningAuthorizationServer {
@@ -47,9 +53,15 @@ interface Runtime {
   registry: ResourceRegistry
   redis: Redis | undefined
   csrfKey: Buffer
+  limiter: { user: LoginRateLimiter; ip: LoginRateLimiter }
 }
 
 const BODY_LIMIT = 128 * 1024
+/** oidc-provider's own body limit (lib/shared/selective_body.js, 56 KiB). */
+const OIDC_BODY_LIMIT = 56 * 1024
+
+/** Sign-in failures are counted in windows of 15 minutes. */
+const LOGIN_WINDOW_SECONDS = 900
 
 async function openStorage(config: AuthorizationServerConfig): Promise<Storage> {
   if (config.databaseUrl) {
@@ -65,6 +77,7 @@ async function buildRuntime(
   config: AuthorizationServerConfig,
   issuer: string,
   now: () => number,
+  metrics: AsMetrics,
 ): Promise<Runtime> {
   assertIssuer(issuer)
   // Outages of the stores surface as StorageUnavailableError (503 temporarily_unavailable).
@@ -80,6 +93,7 @@ async function buildRuntime(
           commandTimeout: 2000,
         })
       : undefined
+    const redisPrefix = config.redisKeyPrefix ?? 'dauth:as:'
     let redisDown = false
     redis?.on('error', (error: Error) => {
       if (!redisDown)
@@ -93,10 +107,24 @@ async function buildRuntime(
       ? guardStore<ReplayStore>(
           new RedisReplayStore(
             { set: (...args: (string | number)[]) => redis.call('SET', ...args) },
-            { prefix: 'dauth:as:replay:' },
+            { prefix: `${redisPrefix}replay:` },
           ),
         )
       : storage.replay
+    // Login limits are shared through Redis when there is one (several instances), else
+    // in-process. Redis down = sign-in fails closed (503), never unlimited guessing.
+    const maxFailures = config.loginMaxFailures ?? 5
+    const limiterFor = (kind: 'user' | 'ip', max: number): LoginRateLimiter =>
+      redis
+        ? guardStore<LoginRateLimiter>(
+            new RedisLoginRateLimiter(redis, {
+              max,
+              windowSeconds: LOGIN_WINDOW_SECONDS,
+              prefix: `${redisPrefix}login:${kind}:`,
+            }),
+          )
+        : new MemoryLoginRateLimiter({ max, windowSeconds: LOGIN_WINDOW_SECONDS, now })
+    const limiter = { user: limiterFor('user', maxFailures), ip: limiterFor('ip', maxFailures * 4) }
     const clients =
       config.clients ??
       (config.clientsFile && existsSync(config.clientsFile)
@@ -123,6 +151,7 @@ async function buildRuntime(
       accounts: storage.accounts,
       replay,
       now,
+      metrics,
     })
     const csrfKey = await loadSecret(storage.meta, 'csrf_key')
     return {
@@ -135,6 +164,7 @@ async function buildRuntime(
       registry,
       redis,
       csrfKey,
+      limiter,
     }
   } catch (error) {
     await storage.close()
@@ -180,20 +210,47 @@ export async function startAuthorizationServer(
     forceCloseConnections: 'idle',
   })
   let runtime: Runtime | undefined
-  const maxFailures = config.loginMaxFailures ?? 5
-  const limiter = {
-    user: new LoginRateLimiter({ max: maxFailures, windowSeconds: 900, now }),
-    ip: new LoginRateLimiter({ max: maxFailures * 4, windowSeconds: 900, now }),
-  }
   let boundPort = 0
   const ready = (): Runtime => {
     if (!runtime) throw new HttpError('service_unavailable', 'Starting')
     return runtime
   }
 
-  app.setErrorHandler((error, request, reply) => sendError(error, request, reply))
+  // JSON only on the AS's own routes (README: non-JSON → 415); the login forms register
+  // their own urlencoded parser. Child scopes inherit this.
+  app.removeContentTypeParser('text/plain')
+  const metrics = new AsMetrics()
+  app.setErrorHandler((error, request, reply) => {
+    metrics.failure(sendError(error, request, reply))
+  })
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.vaultResponse(request.method, request.routeOptions.url, reply.statusCode)
+    done()
+  })
+
+  // Prometheus text format. Bearer-protected when a metrics token is configured.
+  const metricsToken = config.metricsToken
+    ? Buffer.from(`Bearer ${config.metricsToken}`)
+    : undefined
+  app.get('/metrics', async (request, reply) => {
+    if (metricsToken) {
+      const given = Buffer.from(request.headers.authorization ?? '')
+      if (given.length !== metricsToken.length || !timingSafeEqual(given, metricsToken)) {
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="metrics"')
+          .header('cache-control', 'no-store')
+          .send({ error: 'invalid_token', error_description: 'Metrics require the metrics token' })
+      }
+    }
+    const { contentType, body } = await metrics.render()
+    return reply.header('content-type', contentType).header('cache-control', 'no-store').send(body)
+  })
   app.setNotFoundHandler((_request, reply) => {
-    void reply.code(404).send({ error: 'not_found', error_description: 'Not found' })
+    void reply
+      .code(404)
+      .header('cache-control', 'no-store')
+      .send({ error: 'not_found', error_description: 'Not found' })
   })
 
   app.get('/healthz', (_request, reply) => {
@@ -205,6 +262,16 @@ export async function startAuthorizationServer(
   const forward = (rewriteTo?: string) =>
     function handler(this: unknown, request: FastifyRequest, reply: FastifyReply): void {
       const rt = ready()
+      // oidc-provider reads at most OIDC_BODY_LIMIT and then answers a generic 400; a
+      // declared oversize body gets the exact status, without reading it.
+      if (Number(request.headers['content-length']) > OIDC_BODY_LIMIT) {
+        void reply
+          .code(413)
+          .header('cache-control', 'no-store')
+          .header('connection', 'close')
+          .send({ error: 'invalid_request', error_description: 'Request body too large' })
+        return
+      }
       pinToIssuer(request.raw, rt.issuer)
       if (rewriteTo) request.raw.url = rewriteTo
       reply.hijack()
@@ -232,7 +299,8 @@ export async function startAuthorizationServer(
         accounts: rt.storage.accounts,
         issuer: rt.issuer,
         csrfKey: rt.csrfKey,
-        limiter,
+        limiter: rt.limiter,
+        onLoginRefused: (reason) => metrics.failure(reason),
       }
     })
   })
@@ -269,7 +337,7 @@ export async function startAuthorizationServer(
     const issuer =
       config.issuer ??
       `http://${hostForUrl === '0.0.0.0' ? 'localhost' : hostForUrl}:${address.port}`
-    runtime = await buildRuntime(app.log, config, issuer, now)
+    runtime = await buildRuntime(app.log, config, issuer, now, metrics)
   } catch (error) {
     await app.close()
     throw error

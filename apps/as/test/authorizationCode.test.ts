@@ -10,50 +10,7 @@ import {
   tokenRequest,
   type TestServer,
 } from './helpers.ts'
-
-/** A minimal browser: follows nothing by itself, keeps cookies. */
-class Browser {
-  readonly cookies = new Map<string, string>()
-  readonly base: string
-  constructor(base: string) {
-    this.base = base
-  }
-
-  async request(
-    path: string,
-    init: { method?: string; form?: Record<string, string>; origin?: string } = {},
-  ) {
-    const headers: Record<string, string> = {}
-    if (this.cookies.size)
-      headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
-    if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded'
-    if (init.origin) headers.origin = init.origin
-    const requestInit: RequestInit = { method: init.method ?? 'GET', headers, redirect: 'manual' }
-    if (init.form) requestInit.body = new URLSearchParams(init.form)
-    const url = path.startsWith('http') ? path : `${this.base}${path}`
-    const response = await fetch(url, requestInit)
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair] = cookie.split(';')
-      const index = pair!.indexOf('=')
-      const name = pair!.slice(0, index)
-      const value = pair!.slice(index + 1)
-      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(cookie)) this.cookies.delete(name)
-      else this.cookies.set(name, value)
-    }
-    return {
-      status: response.status,
-      location: response.headers.get('location'),
-      text: await response.text(),
-      headers: response.headers,
-    }
-  }
-}
-
-function csrfOf(html: string): string {
-  const match = /name="csrf" value="([^"]+)"/.exec(html)
-  assert.ok(match, 'page has a CSRF field')
-  return match[1]!
-}
+import { Browser, csrfOf } from './helpers/formBrowser.ts'
 
 function pkce(): { verifier: string; challenge: string } {
   const verifier = randomBytes(32).toString('base64url')

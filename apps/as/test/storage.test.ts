@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import pg from 'pg'
 import { SqliteStorage } from '../src/storage/sqlite.ts'
 import { PostgresStorage } from '../src/storage/postgres.ts'
 import type { ConnectionRecord, Storage } from '../src/storage/types.ts'
@@ -18,37 +17,7 @@ import {
   startTestServer,
   tokenRequest,
 } from './helpers.ts'
-
-const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres'
-
-async function postgresAvailable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 })
-  try {
-    await client.connect()
-    await client.end()
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** Creates a throw-away database; returns its URL and a dropper. */
-async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `dauth_as_test_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: ADMIN_URL })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  await admin.end()
-  return {
-    url: `postgres://postgres@127.0.0.1:5432/${name}`,
-    drop: async () => {
-      const c = new pg.Client({ connectionString: ADMIN_URL })
-      await c.connect()
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      await c.end()
-    },
-  }
-}
+import { createDatabase, postgresAvailable } from './helpers/backends.ts'
 
 function connection(overrides: Partial<ConnectionRecord> = {}): ConnectionRecord {
   return {
@@ -115,7 +84,14 @@ function storageSuite(
         userCode: 'ABCD',
         jti: 'd1',
       })
-      await storage.oidc.consume('AccessToken', 'a1')
+      // Compare-and-set: only the first consume wins, also when issued concurrently.
+      const consumed = await Promise.all([
+        storage.oidc.consume('AccessToken', 'a1'),
+        storage.oidc.consume('AccessToken', 'a1'),
+      ])
+      assert.deepEqual(consumed.sort(), [false, true])
+      assert.equal(await storage.oidc.consume('AccessToken', 'a1'), false)
+      assert.equal(await storage.oidc.consume('AccessToken', 'absent'), false)
       assert.equal(typeof (await storage.oidc.find('AccessToken', 'a1'))?.consumed, 'number')
       await storage.oidc.revokeByGrantId('g1')
       assert.equal(await storage.oidc.find('AccessToken', 'a1'), undefined)

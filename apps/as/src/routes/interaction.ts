@@ -15,6 +15,8 @@ export interface InteractionDependencies {
   csrfKey: Buffer
   /** Failed sign-ins per username and per client IP. */
   limiter: { user: LoginRateLimiter; ip: LoginRateLimiter }
+  /** Counts refused sign-ins (metrics); never sees the username or password. */
+  onLoginRefused?: (reason: 'login_failed' | 'login_rate_limited') => void
 }
 
 const INVALID_LOGIN = 'Invalid username or password.'
@@ -170,8 +172,16 @@ export function registerInteractionRoutes(
       })
     const userKey = `user:${username.toLowerCase()}`
     const ipKey = `ip:${request.ip}`
-    if (deps.limiter.user.blocked(userKey) || deps.limiter.ip.blocked(ipKey))
+    // Counted before the password check (refunded on success): parallel guesses are
+    // limited as strictly as sequential ones.
+    const [userAllowed, ipAllowed] = await Promise.all([
+      deps.limiter.user.attempt(userKey),
+      deps.limiter.ip.attempt(ipKey),
+    ])
+    if (!userAllowed || !ipAllowed) {
+      deps.onLoginRefused?.('login_rate_limited')
       return html(reply, 429, page(TOO_MANY))
+    }
     const account = username ? await deps.accounts.findByUsername(username) : undefined
     // Unknown users cost one scrypt too: no enumeration by timing or by message.
     const valid = await verifyPassword(
@@ -179,11 +189,10 @@ export function registerInteractionRoutes(
       account?.passwordHash ?? (await DUMMY_HASH_PROMISE),
     )
     if (!account || !valid) {
-      deps.limiter.user.fail(userKey)
-      deps.limiter.ip.fail(ipKey)
+      deps.onLoginRefused?.('login_failed')
       return html(reply, 401, page(INVALID_LOGIN))
     }
-    deps.limiter.user.reset(userKey)
+    await Promise.all([deps.limiter.user.reset(userKey), deps.limiter.ip.refund(ipKey)])
     await finish(request, reply, deps, { login: { accountId: account.id } }, false)
     return reply
   })

@@ -148,10 +148,12 @@ export class PostgresStorage implements Storage {
           ),
         ),
       consume: async (model, id) => {
-        await q(
-          `UPDATE dauth_oidc_models SET payload = jsonb_set(payload, '{consumed}', to_jsonb($1::bigint)) WHERE model = $2 AND id = $3`,
+        const result = await q(
+          `UPDATE dauth_oidc_models SET payload = jsonb_set(payload, '{consumed}', to_jsonb($1::bigint))
+           WHERE model = $2 AND id = $3 AND NOT (payload ? 'consumed')`,
           [nowSeconds(), model, id],
         )
+        return result.rowCount === 1
       },
       destroy: async (model, id) => {
         await q('DELETE FROM dauth_oidc_models WHERE model = $1 AND id = $2', [model, id])

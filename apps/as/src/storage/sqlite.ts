@@ -136,10 +136,13 @@ export class SqliteStorage implements Storage {
           ),
         ),
       consume: (model, id) => {
-        db.prepare(
-          `UPDATE oidc_models SET payload = json_set(payload, '$.consumed', ?) WHERE model = ? AND id = ?`,
-        ).run(nowSeconds(), model, id)
-        return Promise.resolve()
+        const result = db
+          .prepare(
+            `UPDATE oidc_models SET payload = json_set(payload, '$.consumed', ?)
+             WHERE model = ? AND id = ? AND json_extract(payload, '$.consumed') IS NULL`,
+          )
+          .run(nowSeconds(), model, id)
+        return Promise.resolve(result.changes === 1)
       },
       destroy: (model, id) => {
         db.prepare('DELETE FROM oidc_models WHERE model = ? AND id = ?').run(model, id)

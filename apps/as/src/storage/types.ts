@@ -17,7 +17,11 @@ export interface OidcModelStore {
   find(model: string, id: string): Promise<ModelPayload | undefined>
   findByUid(model: string, uid: string): Promise<ModelPayload | undefined>
   findByUserCode(model: string, userCode: string): Promise<ModelPayload | undefined>
-  consume(model: string, id: string): Promise<void>
+  /**
+   * Marks the entry consumed, compare-and-set: true only for the one call that consumed it,
+   * false when it was consumed already (or is absent). Atomic across instances.
+   */
+  consume(model: string, id: string): Promise<boolean>
   destroy(model: string, id: string): Promise<void>
   revokeByGrantId(grantId: string): Promise<void>
 }
