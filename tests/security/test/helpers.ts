@@ -2,7 +2,7 @@
 // connections, tool calls that record every body the test saw, the canary scanner and the
 // AS database dump.
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { connect, createServer, type Socket } from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -324,5 +324,75 @@ export async function startTcpProxy(backends: readonly number[], port = 0): Prom
       await cutAll()
       await closed
     },
+  }
+}
+
+/** Pids of the enclave launcher's children running the permission-restricted worker. */
+export function workerPids(launcherPid: number): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid !== launcherPid) continue
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')
+      if (cmdline.includes('--permission')) pids.push(Number(entry))
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids
+}
+
+/** Resident set size of a process in KiB (`VmRSS` of /proc/<pid>/status), or undefined. */
+export function readRssKiB(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return match?.[1] === undefined ? undefined : Number(match[1])
+  } catch {
+    return undefined // the process ended
+  }
+}
+
+/**
+ * The inspector URL a process started with `NODE_OPTIONS=--inspect=127.0.0.1:0` printed
+ * (`Debugger listening on ws://…`), or undefined.
+ */
+export function inspectorUrl(lines: readonly string[]): string | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const match = /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/[\w-]+)/.exec(lines[i] ?? '')
+    if (match?.[1]) return match[1]
+  }
+  return undefined
+}
+
+/**
+ * Runs two full garbage collections in a process through its inspector (Chrome DevTools
+ * Protocol `HeapProfiler.collectGarbage`), so that its RSS afterwards measures what it
+ * retains rather than garbage V8 has not collected yet.
+ */
+export async function collectGarbage(url: string, timeoutMs = 10_000): Promise<void> {
+  const socket = new WebSocket(url)
+  const timer = setTimeout(() => socket.close(), timeoutMs)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let id = 0
+      const send = () =>
+        socket.send(JSON.stringify({ id: ++id, method: 'HeapProfiler.collectGarbage' }))
+      socket.addEventListener('open', send)
+      socket.addEventListener('message', (event) => {
+        const message = JSON.parse(String(event.data)) as { id?: number; error?: unknown }
+        if (message.error !== undefined)
+          reject(new Error(`inspector: ${JSON.stringify(message.error)}`))
+        else if (message.id === 2) resolve()
+        else if (message.id === 1) send()
+      })
+      socket.addEventListener('close', () => reject(new Error(`inspector ${url} closed`)))
+      socket.addEventListener('error', () => reject(new Error(`inspector ${url} failed`)))
+    })
+  } finally {
+    clearTimeout(timer)
+    socket.close()
   }
 }
