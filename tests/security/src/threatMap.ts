@@ -377,7 +377,7 @@ export const THREAT_MAP: ThreatEntry[] = [
     attack: 'brute force on login',
     expected: 'rate limited, constant-time compare, no user enumeration',
     defence:
-      'Per-username and per-IP login rate limits; scrypt hashes compared with timingSafeEqual, and a dummy hash for unknown users so both answers are the same.',
+      'Per-username and per-IP login rate limits; one answer for an unknown user and a wrong password. Constant time by construction (scrypt against a dummy hash for unknown users, `timingSafeEqual`); not asserted by timing, since the project forbids timed assertions.',
     tests: [
       ref(AS_CODE, 'login: same answer for unknown user and wrong password, then rate limited'),
       ref(
