@@ -102,7 +102,7 @@ export function renderSecurityDoc(entries: readonly ThreatEntry[]): string {
     }
     const tests = entry.tests.map((ref) => `\`${ref.file}\`: ${ref.name}`).join('<br>')
     lines.push(
-      `| ${cell(entry.attack)} | ${cell(entry.expected)} | ${cell(entry.defence)} | ${cell(tests)} |`,
+      `| ${cell(entry.attack)} | ${cell(entry.expected || '(stated in the attack)')} | ${cell(entry.defence)} | ${cell(tests)} |`,
     )
   }
   lines.push('')
