@@ -696,11 +696,15 @@ export const THREAT_MAP: ThreatEntry[] = [
     attack: 'load: sustained authorized tool calls with dispatch',
     expected: 'zero errors, bounded memory',
     defence:
-      'Bounded caches and replay stores (entries expire with the proofs they guard); the soak asserts zero failed requests and RSS growth under 10 % after warm-up.',
+      "Bounded caches and replay stores (entries expire with the proofs they guard). The soak asserts zero failed requests and, per process, RSS growth under 10 % after the warm-up, measured after forced GCs; the enclave worker's RSS check is a `todo` (its native RSS grows under sustained dispatch while its JS heap stays flat).",
     tests: [
       ref(
         'tests/security/test/soak.test.ts',
-        'zero failed requests and RSS growth under 10 % after the warm-up, for every process',
+        'zero failed requests under mixed load with dispatch; the figures are reported',
+      ),
+      ref(
+        'tests/security/test/soak.test.ts',
+        'RSS of the ${name} process grows less than 10 % after the warm-up',
       ),
     ],
   },
