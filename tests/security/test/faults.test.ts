@@ -1,7 +1,6 @@
 // Issue #7 (2): faults over the real processes — the enclave worker killed mid-load, the AS
 // restarted, the AS (JWKS) unreachable.
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
 import { after, before, describe, test } from 'node:test'
 import { base64url, createDpopProof, type DpopKeyPair, parseWwwAuthenticate } from '@dauth/protocol'
 import {
@@ -12,6 +11,7 @@ import {
   startTestStack,
   type TestStack,
   waitFor,
+  workerPids,
 } from './helpers.ts'
 
 let t: TestStack
@@ -28,24 +28,6 @@ before(async () => {
 after(async () => {
   await t?.close()
 })
-
-/** Pids of the enclave launcher's children running the permission-restricted worker. */
-function workerPids(launcherPid: number): number[] {
-  const pids: number[] = []
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid !== launcherPid) continue
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')
-      if (cmdline.includes('--permission')) pids.push(Number(entry))
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return pids
-}
 
 async function enclaveHealth(): Promise<number> {
   try {

@@ -2,12 +2,14 @@
 // connections, tool calls that record every body the test saw, the canary scanner and the
 // AS database dump.
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { connect, createServer, type Socket } from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
+import type { Redis } from 'ioredis'
+import type pg from 'pg'
 import { type Stack, type StackOptions, startStack } from '@dauth/devkit'
 import type { CredentialInjection } from '@dauth/protocol'
 import {
@@ -196,6 +198,20 @@ export function scanForCanary(
   return hits
 }
 
+/**
+ * A stored value as the texts a leak could show in: bytes as UTF-8, hex and base64 (a
+ * column or key holding the secret's bytes is found in any of them), objects as JSON.
+ */
+export function valueAsText(value: unknown): string[] {
+  if (value instanceof Uint8Array) {
+    const buffer = Buffer.from(value)
+    return [buffer.toString('utf8'), buffer.toString('hex'), buffer.toString('base64')]
+  }
+  if (value instanceof Date) return [value.toISOString()]
+  if (value !== null && typeof value === 'object') return [JSON.stringify(value)]
+  return [String(value)]
+}
+
 /** Every row of every table of a node:sqlite file as text (BLOBs as UTF-8, hex and base64). */
 export function dumpSqlite(file: string): string {
   if (!existsSync(file)) throw new Error(`no database at ${file}`)
@@ -209,14 +225,7 @@ export function dumpSqlite(file: string): string {
     for (const table of tables) {
       parts.push(`## ${table}`)
       for (const row of db.prepare(`SELECT * FROM "${table.replaceAll('"', '""')}"`).all()) {
-        for (const value of Object.values(row)) {
-          if (value instanceof Uint8Array) {
-            const buffer = Buffer.from(value)
-            parts.push(buffer.toString('utf8'), buffer.toString('hex'), buffer.toString('base64'))
-          } else {
-            parts.push(String(value))
-          }
-        }
+        for (const value of Object.values(row)) parts.push(...valueAsText(value))
       }
     }
     if (tables.length === 0) throw new Error('the AS database has no tables')
@@ -325,4 +334,134 @@ export async function startTcpProxy(backends: readonly number[], port = 0): Prom
       await closed
     },
   }
+}
+
+/** Pids of the enclave launcher's children running the permission-restricted worker. */
+export function workerPids(launcherPid: number): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid !== launcherPid) continue
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')
+      if (cmdline.includes('--permission')) pids.push(Number(entry))
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids
+}
+
+/** Resident set size of a process in KiB (`VmRSS` of /proc/<pid>/status), or undefined. */
+export function readRssKiB(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return match?.[1] === undefined ? undefined : Number(match[1])
+  } catch {
+    return undefined // the process ended
+  }
+}
+
+/**
+ * The inspector URL a process started with `NODE_OPTIONS=--inspect=127.0.0.1:0` printed
+ * (`Debugger listening on ws://…`), or undefined.
+ */
+export function inspectorUrl(lines: readonly string[]): string | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const match = /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/[\w-]+)/.exec(lines[i] ?? '')
+    if (match?.[1]) return match[1]
+  }
+  return undefined
+}
+
+/**
+ * Runs two full garbage collections in a process through its inspector (Chrome DevTools
+ * Protocol `HeapProfiler.collectGarbage`), so that its RSS afterwards measures what it
+ * retains rather than garbage V8 has not collected yet.
+ */
+export async function collectGarbage(url: string, timeoutMs = 10_000): Promise<void> {
+  const socket = new WebSocket(url)
+  const timer = setTimeout(() => socket.close(), timeoutMs)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let id = 0
+      const send = () =>
+        socket.send(JSON.stringify({ id: ++id, method: 'HeapProfiler.collectGarbage' }))
+      socket.addEventListener('open', send)
+      socket.addEventListener('message', (event) => {
+        const message = JSON.parse(String(event.data)) as { id?: number; error?: unknown }
+        if (message.error !== undefined)
+          reject(new Error(`inspector: ${JSON.stringify(message.error)}`))
+        else if (message.id === 2) resolve()
+        else if (message.id === 1) send()
+      })
+      socket.addEventListener('close', () => reject(new Error(`inspector ${url} closed`)))
+      socket.addEventListener('error', () => reject(new Error(`inspector ${url} failed`)))
+    })
+  } finally {
+    clearTimeout(timer)
+    socket.close()
+  }
+}
+
+/**
+ * Every row of every table of the PostgreSQL database `client` is connected to (the test's
+ * own database), as text: `pg_dump` without the binary.
+ */
+export async function dumpPostgres(
+  client: pg.Client,
+): Promise<{ text: string; tables: number; rows: number }> {
+  const { rows: tables } = await client.query<{ schema: string; name: string }>(
+    `SELECT table_schema AS schema, table_name AS name FROM information_schema.tables
+     WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')
+     ORDER BY 1, 2`,
+  )
+  const quote = (name: string) => `"${name.replaceAll('"', '""')}"`
+  const parts: string[] = []
+  let count = 0
+  for (const { schema, name } of tables) {
+    parts.push(`## ${schema}.${name}`)
+    const { rows } = await client.query<Record<string, unknown>>(
+      `SELECT * FROM ${quote(schema)}.${quote(name)}`,
+    )
+    count += rows.length
+    for (const row of rows)
+      for (const value of Object.values(row)) parts.push(...valueAsText(value))
+  }
+  return { text: parts.join('\n'), tables: tables.length, rows: count }
+}
+
+/** Every key of the Redis logical database `redis` has selected, with its value, as text. */
+export async function dumpRedis(redis: Redis): Promise<{ text: string; keys: number }> {
+  const parts: string[] = []
+  let keys = 0
+  let cursor = '0'
+  do {
+    const [next, batch] = await redis.scanBuffer(cursor, 'COUNT', 500)
+    cursor = next.toString()
+    for (const key of batch) {
+      keys++
+      parts.push(...valueAsText(key))
+      const type = await redis.type(key)
+      const values: Buffer[] =
+        type === 'string'
+          ? [(await redis.getBuffer(key)) ?? Buffer.alloc(0)]
+          : type === 'hash'
+            ? Object.entries(await redis.hgetallBuffer(key)).flatMap(([field, value]) => [
+                Buffer.from(field),
+                value,
+              ])
+            : type === 'set'
+              ? await redis.smembersBuffer(key)
+              : type === 'list'
+                ? await redis.lrangeBuffer(key, 0, -1)
+                : type === 'zset'
+                  ? await redis.zrangeBuffer(key, 0, -1)
+                  : [Buffer.from(`(a ${type} value, not read)`)]
+      for (const value of values) parts.push(...valueAsText(value))
+    }
+  } while (cursor !== '0')
+  return { text: parts.join('\n'), keys }
 }
