@@ -1,5 +1,5 @@
-// Runs the whole suite — lint, typecheck and every package's tests through turbo, then our
-// client SDK under the MCP conformance suite — and closes with one plain line,
+// Runs the whole suite — lint, typecheck and every package's tests through turbo, then the
+// MCP conformance suite in its three roles — and closes with one plain line,
 // "N passed, N failed", summed over every package's node:test report and every conformance
 // scenario, so that CI and people read one total instead of a page of per-package footers.
 //
@@ -50,11 +50,7 @@ if (code === 0) code = await run('turbo', ['run', ...turboTasks, '--concurrency=
 if (tasks.length === 0 && process.env.DAUTH_SKIP_CONFORMANCE !== '1') {
   const conformance = await run(process.execPath, [
     'tools/conformance/src/run.ts',
-    // The server role joins once packages/mcp-server serves the 2026-07-28 revision.
-    '--role',
-    'client',
-    '--role',
-    'authorization-server',
+    // All three roles: client (sdk-client), server (mcp-server), authorization server (apps/as).
     '--no-write',
   ])
   code = code !== 0 ? code : conformance

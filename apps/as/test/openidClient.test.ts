@@ -17,7 +17,11 @@ import {
   startTestServer,
   type TestServer,
 } from './helpers.ts'
-import { chromiumAvailable, completeLoginAndConsent, launchTestBrowser } from './helpers/browser.ts'
+import {
+  chromiumAvailable,
+  completeLoginAndConsent,
+  launchTestBrowser,
+} from '@dauth/devkit/browser'
 
 const insecure = { execute: [oidc.allowInsecureRequests] }
 const DEMO = { username: 'demo', password: 'demo-password' }
