@@ -267,6 +267,25 @@ export function createProvider(deps: ProviderDependencies): Provider {
     if (ctx.status >= 400 && typeof ctx.body === 'object' && ctx.body !== null)
       deps.metrics.failure((ctx.body as { error?: unknown }).error)
   })
+  // oidc-provider answers a missing DPoP proof from a DPoP-bound client with a bare
+  // "grant request is invalid": say what to do. Nothing secret: the client's own
+  // registration says it is DPoP-bound.
+  provider.use(async (ctx, next) => {
+    await next()
+    const body = ctx.body as { error?: unknown } | null
+    if (
+      ctx.status === 400 &&
+      body?.error === 'invalid_grant' &&
+      ctx.get('dpop') === '' &&
+      ctx.oidc?.client?.dpopBoundAccessTokens === true
+    ) {
+      ctx.body = {
+        error: 'invalid_grant',
+        error_description:
+          'this client is registered for DPoP-bound tokens: send a DPoP proof (RFC 9449), or register with dpop_bound_access_tokens false',
+      }
+    }
+  })
   // Unknown paths and wrong methods under /oauth: JSON like the rest of the AS (Koa would
   // answer a text/plain "Not Found"), 405 + Allow for a known endpoint.
   provider.use(async (ctx, next) => {

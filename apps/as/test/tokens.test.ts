@@ -96,7 +96,8 @@ describe('metadata and client credentials', () => {
     assert.equal(res.status, 400)
     assert.deepEqual(res.body, {
       error: 'invalid_grant',
-      error_description: 'grant request is invalid',
+      error_description:
+        'this client is registered for DPoP-bound tokens: send a DPoP proof (RFC 9449), or register with dpop_bound_access_tokens false',
     })
   })
 
