@@ -277,7 +277,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
       ctx.status === 400 &&
       body?.error === 'invalid_grant' &&
       ctx.get('dpop') === '' &&
-      ctx.oidc?.client?.dpopBoundAccessTokens === true
+      (ctx.oidc as { client?: { dpopBoundAccessTokens?: boolean } } | undefined)?.client
+        ?.dpopBoundAccessTokens === true
     ) {
       ctx.body = {
         error: 'invalid_grant',
