@@ -82,7 +82,7 @@ test('BENCH_QUICK=1 pnpm bench runs every bench of the repository and evaluates 
         ['@dauth/mcp-server', 'bench/verify.bench.ts', 0, 'stdout'],
         ['@dauth/protocol', 'bench/sealedBox.bench.ts', 0, 'BENCH_JSON_OUT'],
         ['@dauth/as', 'bench/issuance.bench.ts', 0, 'BENCH_JSON_OUT'],
-        ['@dauth/enclave', 'bench/dispatch.bench.ts', 0, 'results-file'],
+        ['@dauth/enclave', 'bench/dispatch.bench.ts', 0, 'BENCH_JSON_OUT'],
         ['@dauth/bench', 'src/exchange.bench.ts', 0, 'BENCH_JSON_OUT'],
         ['@dauth/bench', 'src/rs.bench.ts', 0, 'BENCH_JSON_OUT'],
       ],
