@@ -4,7 +4,7 @@ import {
   verifyDpopProof,
   type ReplayStore,
 } from '@dauth/protocol'
-import { jwtVerify } from 'jose'
+import { type JWTPayload, jwtVerify } from 'jose'
 import { asStorageError, HttpError, isStorageOutage } from '../errors.ts'
 import type { SigningKeys } from '../keys.ts'
 
@@ -61,6 +61,40 @@ const unauthorized = (description: string, extra: Record<string, string>): HttpE
   })
 
 /**
+ * Signature results of recently verified tokens, per key set (a new key set after a restart
+ * or rotation starts empty) and audience. The enclave presents one access token for minutes
+ * with a fresh proof each time: re-verifying the same bytes would give the same answer, so
+ * only `exp` is checked again. The proof is never cached. Bounded: the oldest entry goes.
+ */
+const VERIFIED_MAX = 1024
+const verified = new WeakMap<SigningKeys, Map<string, JWTPayload & { exp: number }>>()
+
+function cachedPayload(options: AuthenticateOptions, token: string): JWTPayload | undefined {
+  const entry = verified.get(options.keys)?.get(`${options.audience} ${token}`)
+  if (entry === undefined) return undefined
+  // jose's default clock tolerance is 0: expired means expired, as on the first check.
+  if (entry.exp <= options.now()) {
+    verified.get(options.keys)?.delete(`${options.audience} ${token}`)
+    return undefined
+  }
+  return entry
+}
+
+function cachePayload(options: AuthenticateOptions, token: string, payload: JWTPayload): void {
+  if (typeof payload.exp !== 'number') return
+  let map = verified.get(options.keys)
+  if (map === undefined) {
+    map = new Map()
+    verified.set(options.keys, map)
+  }
+  if (map.size >= VERIFIED_MAX) {
+    const oldest = map.keys().next()
+    if (!oldest.done) map.delete(oldest.value)
+  }
+  map.set(`${options.audience} ${token}`, payload as JWTPayload & { exp: number })
+}
+
+/**
  * Verifies a DPoP-bound access token issued by this AS (RFC 9068 + RFC 9449):
  * signature with the AS's own keys, iss, aud, exp, typ, cnf.jkt, the proof (htm, htu, ath,
  * jti replay) and the scope.
@@ -86,18 +120,21 @@ export async function authenticateDpopRequest(
   if (!match?.[1]) throw unauthorized('Expected a DPoP access token', rm)
   const token = match[1]
 
-  let payload
-  try {
-    ;({ payload } = await jwtVerify(token, options.keys.verificationKeys, {
-      issuer: options.issuer,
-      audience: options.audience,
-      typ: 'at+jwt',
-      algorithms: ['ES256'],
-      currentDate: new Date(options.now() * 1000),
-      requiredClaims: ['sub', 'exp', 'iat'],
-    }))
-  } catch {
-    throw unauthorized('Invalid access token', rm)
+  let payload = cachedPayload(options, token)
+  if (payload === undefined) {
+    try {
+      ;({ payload } = await jwtVerify(token, options.keys.verificationKeys, {
+        issuer: options.issuer,
+        audience: options.audience,
+        typ: 'at+jwt',
+        algorithms: ['ES256'],
+        currentDate: new Date(options.now() * 1000),
+        requiredClaims: ['sub', 'exp', 'iat'],
+      }))
+    } catch {
+      throw unauthorized('Invalid access token', rm)
+    }
+    cachePayload(options, token, payload)
   }
   const cnf = payload.cnf as { jkt?: unknown } | undefined
   if (
