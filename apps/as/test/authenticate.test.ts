@@ -25,7 +25,7 @@ function memoryMeta(): MetaStore {
       values.set(name, next)
       return Promise.resolve(true)
     },
-  } as MetaStore
+  }
 }
 
 describe('authenticateDpopRequest: the verified-token cache', async () => {
