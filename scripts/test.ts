@@ -46,7 +46,7 @@ const turboTasks = tasks.length > 0 ? tasks : ['lint', 'typecheck', 'test']
 let code = tasks.length > 0 ? 0 : await run('biome', ['format', '.'])
 if (code === 0 && tasks.length === 0) code = await run('tsc', ['-p', 'tsconfig.json'])
 if (code === 0 && tasks.length === 0) code = await run('eslint', ['scripts'])
-if (code === 0) code = await run('turbo', ['run', ...turboTasks, '--concurrency=2'])
+if (code === 0) code = await run('turbo', ['run', ...turboTasks, '--concurrency=2', '--continue'])
 if (tasks.length === 0 && process.env.DAUTH_SKIP_CONFORMANCE !== '1') {
   const conformance = await run(process.execPath, [
     'tools/conformance/src/run.ts',

@@ -35,6 +35,10 @@ export function apiOptions(emit: 'docs' | 'none'): TypeDocOptions & PluginOption
     excludeInternal: true,
     // The tests' own helpers and fixtures are no public API.
     exclude: ['**/test/**'],
+    // Types the MCP SDK owns (re-exported contexts link to them): its own reference.
+    externalSymbolLinkMappings: {
+      '@modelcontextprotocol/server': { '*': 'https://ts.sdk.modelcontextprotocol.io/v2/' },
+    },
     validation: { notExported: true, invalidLink: true, rewrittenLink: true, notDocumented: false },
     logLevel: 'Warn',
     skipErrorChecking: false,
