@@ -1,6 +1,8 @@
 import { join, resolve } from 'node:path'
+import { issuerProblem, parseEnv } from '@dauth/protocol/env'
 import type { ClientMetadata } from 'oidc-provider'
 import type { ResourceDefinition } from './registry/resources.ts'
+import { asEnvSchema } from './envSchema.ts'
 
 /** Configuration of {@link startAuthorizationServer}. */
 export interface AuthorizationServerConfig {
@@ -42,28 +44,30 @@ export interface AuthorizationServerConfig {
   loginMaxFailures?: number
 }
 
-/** Reads the environment variables of wire.md into a config. */
+/**
+ * Reads the environment variables of wire.md into a config (schema: {@link asEnvSchema}).
+ *
+ * @throws {ConfigError} listing every bad variable, one line each.
+ */
 export function configFromEnv(
   env: NodeJS.ProcessEnv,
   cwd = process.cwd(),
 ): AuthorizationServerConfig {
-  const stateDir = resolve(cwd, env.DAUTH_STATE_DIR ?? '.dauth')
-  const port = env.DAUTH_AS_PORT === undefined ? 4000 : Number(env.DAUTH_AS_PORT)
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new TypeError('DAUTH_AS_PORT must be a port number')
+  const vars = parseEnv(asEnvSchema, env)
+  const stateDir = resolve(cwd, vars.DAUTH_STATE_DIR ?? '.dauth')
   const config: AuthorizationServerConfig = {
-    issuer: env.DAUTH_ISSUER ?? 'http://localhost:4000',
-    port,
+    issuer: vars.DAUTH_ISSUER,
+    port: vars.DAUTH_AS_PORT,
     stateDir,
-    enclaveUrl: env.DAUTH_ENCLAVE_URL ?? 'http://127.0.0.1:4200',
-    dev: env.DAUTH_DEV === '1',
-    clientsFile: env.DAUTH_AS_CLIENTS_FILE ?? join(stateDir, 'clients.json'),
-    resourcesFile: env.DAUTH_AS_RESOURCES_FILE ?? join(stateDir, 'resources.json'),
+    enclaveUrl: vars.DAUTH_ENCLAVE_URL,
+    dev: vars.DAUTH_DEV,
+    clientsFile: vars.DAUTH_AS_CLIENTS_FILE ?? join(stateDir, 'clients.json'),
+    resourcesFile: vars.DAUTH_AS_RESOURCES_FILE ?? join(stateDir, 'resources.json'),
   }
-  if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL
-  if (env.REDIS_URL) config.redisUrl = env.REDIS_URL
-  if (env.DAUTH_AS_METRICS_TOKEN) config.metricsToken = env.DAUTH_AS_METRICS_TOKEN
-  if (env.DAUTH_REDIS_PREFIX) config.redisKeyPrefix = env.DAUTH_REDIS_PREFIX
+  if (vars.DATABASE_URL) config.databaseUrl = vars.DATABASE_URL
+  if (vars.REDIS_URL) config.redisUrl = vars.REDIS_URL
+  if (vars.DAUTH_AS_METRICS_TOKEN) config.metricsToken = vars.DAUTH_AS_METRICS_TOKEN
+  config.redisKeyPrefix = vars.DAUTH_REDIS_PREFIX
   return config
 }
 
@@ -71,14 +75,8 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
 
 /** Production requires https issuers; http only for loopback hosts in dev/test. */
 export function assertIssuer(issuer: string): void {
-  const url = URL.parse(issuer)
-  if (!url || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
-    throw new TypeError('issuer must be an origin URL without path, query or fragment')
-  }
-  if (issuer.endsWith('/')) throw new TypeError('issuer must not end with a slash')
-  if (url.protocol === 'https:') return
-  if (url.protocol === 'http:' && LOOPBACK.has(url.hostname)) return
-  throw new TypeError('issuer must use https (http is allowed only for loopback hosts)')
+  const problem = issuerProblem(issuer)
+  if (problem) throw new TypeError(`issuer ${problem}`)
 }
 
 export function isLoopbackIssuer(issuer: string): boolean {

@@ -1,7 +1,15 @@
-import { configFromEnv } from './config.ts'
+import { exitOnConfigError } from '@dauth/protocol/env'
+import { type AuthorizationServerConfig, configFromEnv } from './config.ts'
 import { startAuthorizationServer } from './server.ts'
 
-const server = await startAuthorizationServer(configFromEnv(process.env))
+// A bad variable stops the process before anything starts: one stderr line per problem, exit 78.
+let config: AuthorizationServerConfig
+try {
+  config = configFromEnv(process.env)
+} catch (error) {
+  exitOnConfigError(error)
+}
+const server = await startAuthorizationServer(config)
 
 let closing = false
 const shutdown = (): void => {

@@ -1,22 +1,21 @@
 // `node apps/demo-upstream/src/main.ts`: the demo upstream on DAUTH_UPSTREAM_PORT (4300) with
-// the TLS certificate that the dev state folder holds (signed by `.dauth/ca.pem`).
+// the TLS certificate that the dev state folder holds (signed by `.dauth/ca.pem`); env: src/env.ts.
 import { readFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { exitOnConfigError } from '@dauth/protocol/env'
+import { type DemoUpstreamEnv, demoUpstreamConfigFromEnv } from './env.ts'
 import { startDemoUpstream } from './server.ts'
 
-const stateDir = resolve(
-  process.env.DAUTH_STATE_DIR ?? join(import.meta.dirname, '../../../.dauth'),
-)
+// A bad variable stops the process before anything starts: one stderr line per problem, exit 78.
+let config: DemoUpstreamEnv
+try {
+  config = demoUpstreamConfigFromEnv(process.env)
+} catch (error) {
+  exitOnConfigError(error)
+}
 const upstream = await startDemoUpstream({
-  port: Number(process.env.DAUTH_UPSTREAM_PORT ?? 4300),
-  certPem: readFileSync(
-    process.env.DAUTH_UPSTREAM_CERT ?? join(stateDir, 'upstream/cert.pem'),
-    'utf8',
-  ),
-  keyPem: readFileSync(
-    process.env.DAUTH_UPSTREAM_KEY ?? join(stateDir, 'upstream/key.pem'),
-    'utf8',
-  ),
+  port: config.port,
+  certPem: readFileSync(config.certFile, 'utf8'),
+  keyPem: readFileSync(config.keyFile, 'utf8'),
   log: (entry) =>
     process.stdout.write(
       `${JSON.stringify({ time: Date.now(), service: 'demo-upstream', ...entry })}\n`,

@@ -1,4 +1,6 @@
 import { join, resolve } from 'node:path'
+import { parseEnv } from '@dauth/protocol/env'
+import { enclaveEnvSchema } from './envSchema.ts'
 
 /**
  * Launcher configuration. {@link enclaveConfigFromEnv} reads the wire.md env vars; tests
@@ -91,33 +93,29 @@ export function resolveConfig(config: EnclaveConfig): ResolvedEnclaveConfig {
   }
 }
 
-function positiveInt(value: string | undefined): number | undefined {
-  if (value === undefined || value === '') return undefined
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 0)
-    throw new Error('expected a non-negative integer in an enclave env var')
-  return n
-}
-
-/** Config from the environment (wire.md "Environment and state folder"). */
+/**
+ * Config from the environment (wire.md "Environment and state folder"; schema:
+ * {@link enclaveEnvSchema}).
+ *
+ * @throws {ConfigError} listing every bad variable, one line each.
+ */
 export function enclaveConfigFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   repoRoot = resolve(import.meta.dirname, '../../..'),
 ): EnclaveConfig {
+  const vars = parseEnv(enclaveEnvSchema, env)
   const config: EnclaveConfig = {
-    stateDir: env.DAUTH_STATE_DIR || join(repoRoot, '.dauth'),
-    issuer: env.DAUTH_ISSUER || DEFAULT_ISSUER,
-    port: positiveInt(env.DAUTH_ENCLAVE_PORT) ?? DEFAULT_PORT,
-    devUpstreams: env.DAUTH_ENCLAVE_DEV_UPSTREAMS === '1',
-    testHooks: env.DAUTH_ENCLAVE_TEST_HOOKS === '1',
+    stateDir: vars.DAUTH_STATE_DIR ?? join(repoRoot, '.dauth'),
+    issuer: vars.DAUTH_ISSUER,
+    port: vars.DAUTH_ENCLAVE_PORT,
+    devUpstreams: vars.DAUTH_ENCLAVE_DEV_UPSTREAMS,
+    testHooks: vars.DAUTH_ENCLAVE_TEST_HOOKS,
+    upstreamTimeoutMs: vars.DAUTH_ENCLAVE_UPSTREAM_TIMEOUT_MS,
+    maxResponseBytes: vars.DAUTH_ENCLAVE_MAX_RESPONSE_BYTES,
   }
-  if (env.DAUTH_ENCLAVE_URL) config.enclaveUrl = env.DAUTH_ENCLAVE_URL
-  if (env.DAUTH_ENCLAVE_CLIENT_KEY_FILE) config.clientKeyFile = env.DAUTH_ENCLAVE_CLIENT_KEY_FILE
-  if (env.DAUTH_ENCLAVE_EXTRA_CA) config.extraCaFile = env.DAUTH_ENCLAVE_EXTRA_CA
-  if (env.REDIS_URL) config.redisUrl = env.REDIS_URL
-  const timeout = positiveInt(env.DAUTH_ENCLAVE_UPSTREAM_TIMEOUT_MS)
-  if (timeout !== undefined) config.upstreamTimeoutMs = timeout
-  const maxResponse = positiveInt(env.DAUTH_ENCLAVE_MAX_RESPONSE_BYTES)
-  if (maxResponse !== undefined) config.maxResponseBytes = maxResponse
+  if (vars.DAUTH_ENCLAVE_URL) config.enclaveUrl = vars.DAUTH_ENCLAVE_URL
+  if (vars.DAUTH_ENCLAVE_CLIENT_KEY_FILE) config.clientKeyFile = vars.DAUTH_ENCLAVE_CLIENT_KEY_FILE
+  if (vars.DAUTH_ENCLAVE_EXTRA_CA) config.extraCaFile = vars.DAUTH_ENCLAVE_EXTRA_CA
+  if (vars.REDIS_URL) config.redisUrl = vars.REDIS_URL
   return config
 }

@@ -14,6 +14,7 @@ export {
   DEFAULT_REPLAY_KEY_PREFIX,
 } from './config.ts'
 export type { EnclaveConfig } from './config.ts'
+export { enclaveEnvSchema } from './envSchema.ts'
 export { ENCLAVE_ERRORS, DPOP_CHALLENGE } from './errors.ts'
 export type { EnclaveErrorCode } from './errors.ts'
 export { AesGcmKeyWrapper, KeyWrapError, createKeyWrapper } from './keys/keyWrapper.ts'

@@ -2,14 +2,23 @@
  * Launcher entry: `node apps/enclave/src/main.ts` with the wire.md env vars. Listens until
  * SIGINT/SIGTERM, then closes (worker included) and exits 0.
  */
+import { exitOnConfigError } from '@dauth/protocol/env'
 import { pino } from 'pino'
-import { enclaveConfigFromEnv } from './config.ts'
+import { type EnclaveConfig, enclaveConfigFromEnv } from './config.ts'
 import { startEnclave } from './launcher/start.ts'
+
+// A bad variable stops the process before anything starts: one stderr line per problem, exit 78.
+let config: EnclaveConfig
+try {
+  config = enclaveConfigFromEnv()
+} catch (error) {
+  exitOnConfigError(error)
+}
 
 const logger = pino({ base: { component: 'enclave' } })
 
 try {
-  const enclave = await startEnclave(enclaveConfigFromEnv(), { logger })
+  const enclave = await startEnclave(config, { logger })
   let stopping = false
   const stop = (): void => {
     if (stopping) return

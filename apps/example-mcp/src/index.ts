@@ -98,3 +98,5 @@ export function readClientFile(
   }
   return { client_id: value.client_id, client_secret: value.client_secret }
 }
+export { exampleMcpConfigFromEnv, exampleMcpEnvSchema } from './env.ts'
+export type { ExampleMcpEnv } from './env.ts'

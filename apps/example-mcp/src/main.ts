@@ -5,25 +5,29 @@
  *
  * @module
  */
-import { join, resolve } from 'node:path'
+import { exitOnConfigError } from '@dauth/protocol/env'
 import { pino } from 'pino'
+import { type ExampleMcpEnv, exampleMcpConfigFromEnv } from './env.ts'
 import { readClientFile, startExampleMcp } from './index.ts'
 
+// A bad variable stops the process before anything starts: one stderr line per problem, exit 78.
+let config: ExampleMcpEnv
+try {
+  config = exampleMcpConfigFromEnv(process.env)
+} catch (error) {
+  exitOnConfigError(error)
+}
 const log = pino({ base: { service: 'example-mcp' } })
-const env = process.env
-const stateDir = env.DAUTH_STATE_DIR ?? resolve(import.meta.dirname, '../../../.dauth')
-const resourceUrl = env.DAUTH_MCP_URL ?? 'http://localhost:4100/mcp'
-const port = Number(env.DAUTH_MCP_PORT ?? (new URL(resourceUrl).port || 4100))
-const clientFile = env.DAUTH_MCP_CLIENT_FILE ?? join(stateDir, 'clients', 'example-mcp.json')
+const { clientFile } = config
 const client = readClientFile(clientFile)
 
 const mcp = await startExampleMcp({
-  issuer: env.DAUTH_ISSUER ?? 'http://localhost:4000',
-  resourceUrl,
-  port,
-  enclaveUrl: env.DAUTH_ENCLAVE_URL ?? 'http://127.0.0.1:4200',
+  issuer: config.issuer,
+  resourceUrl: config.resourceUrl,
+  port: config.port,
+  enclaveUrl: config.enclaveUrl,
   ...(client ? { client } : {}),
-  ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+  ...(config.redisUrl !== undefined ? { redisUrl: config.redisUrl } : {}),
   onAuthFailure: (failure) => {
     // A request without a token is the normal start of discovery: not worth a line.
     if (failure.reason !== 'missing_token') log.info({ failure }, 'authorization refused')
