@@ -24,6 +24,7 @@ import {
   rotateEnclaveKeys,
 } from '@dauth/enclave/admin'
 import { readFile } from 'node:fs/promises'
+import { ConfigError, EX_CONFIG } from '@dauth/protocol/env'
 import { renderFindings, runDoctor } from './doctor.ts'
 
 const env = process.env
@@ -159,6 +160,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode
+    if (error instanceof ConfigError) {
+      // The services' own schema messages: one line per bad variable, no value that is secret.
+      for (const problem of error.problems) process.stderr.write(`dauth: ${problem}\n`)
+      return EX_CONFIG
+    }
     if (error instanceof UsageError) process.stderr.write(`dauth: ${error.message}\n`)
     else if (error instanceof KeyringError)
       process.stderr.write(`dauth: ${error.code}: ${error.message}\n`)

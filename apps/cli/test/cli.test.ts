@@ -77,6 +77,22 @@ describe('accounts on the embedded store', () => {
     assert.match(bad.stderr, /^dauth: the username must be/)
   })
 
+  test('a bad service variable: the schema message, exit 78, no secret', async () => {
+    const run = await dauth(
+      ['users', 'create', 'bob'],
+      {
+        DAUTH_STATE_DIR: stateDir,
+        DAUTH_AS_PORT: 'abc',
+        DATABASE_URL: 'mysql://root:s3cret-pw@db/x',
+      },
+      'a-long-password\n',
+    )
+    assert.equal(run.code, 78)
+    assert.match(run.stderr, /^dauth: DAUTH_AS_PORT: must be a port number/m)
+    assert.match(run.stderr, /^dauth: DATABASE_URL: /m)
+    assert.ok(!run.stderr.includes('s3cret-pw'))
+  })
+
   test('an unknown command is refused with usage, exit 1', async () => {
     const run = await dauth(['userz'], {})
     assert.equal(run.code, 1)
