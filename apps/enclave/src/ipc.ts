@@ -38,7 +38,7 @@ export type LauncherToWorker =
   | {
       type: 'hook'
       id: number
-      action: 'crash' | 'heap-snapshot' | 'read-file' | 'gc'
+      action: 'crash' | 'heap-snapshot' | 'read-file' | 'gc' | 'memory'
       path?: string
     }
 

@@ -197,7 +197,8 @@ async function testHook(
       return
     case 'crash-next-dispatch':
     case 'read-file':
-    case 'gc': {
+    case 'gc':
+    case 'memory': {
       const action = name === 'crash-next-dispatch' ? 'crash' : name
       const { result } = await deps.supervisor.hook(action, input.path)
       sendJson(res, 200, result)

@@ -5,7 +5,7 @@
  */
 import { lookup } from 'node:dns/promises'
 import { readFileSync } from 'node:fs'
-import { getHeapSnapshot } from 'node:v8'
+import { getHeapSnapshot, getHeapSpaceStatistics, getHeapStatistics } from 'node:v8'
 import { ReplayStoreError, generateDpopKeyPair } from '@dauth/protocol'
 import type { ReplayStore } from '@dauth/protocol'
 import { MessageBatcher, unbatch } from '../ipc.ts'
@@ -107,6 +107,8 @@ const resolver: Resolver = async (hostname) => {
 }
 
 let crashOnNextDispatch = false
+/** the number of upstream keep-alive pools (the `memory` test hook reports it) */
+let upstreamAgents: (() => number) | undefined
 
 async function start(init: WorkerInit): Promise<void> {
   // Unwrapping goes through the KeyWrapper interface only: a KMS wrapper replaces the
@@ -127,6 +129,10 @@ async function start(init: WorkerInit): Promise<void> {
     audience: init.enclaveUrl,
     jwksUri: async () => (await as.metadata()).jwks_uri,
   })
+  const upstreams = new UpstreamPool({
+    ...(init.extraCa !== undefined ? { extraCa: init.extraCa } : {}),
+    timeoutMs: init.upstreamTimeoutMs,
+  })
   const ctx: DispatchContext = {
     issuer: init.issuer,
     enclaveUrl: init.enclaveUrl,
@@ -139,11 +145,9 @@ async function start(init: WorkerInit): Promise<void> {
     keys,
     replayStore,
     resolver,
-    upstreams: new UpstreamPool({
-      ...(init.extraCa !== undefined ? { extraCa: init.extraCa } : {}),
-      timeoutMs: init.upstreamTimeoutMs,
-    }),
+    upstreams,
   }
+  upstreamAgents = () => upstreams.size
 
   process.on('message', (received: LauncherToWorker | MessageBatch<LauncherToWorker>) => {
     for (const message of unbatch(received)) onMessage(message)
@@ -188,6 +192,34 @@ function runHook(message: Extract<LauncherToWorker, { type: 'hook' }>): void {
       gc?.()
       send({ type: 'hook-result', id: message.id, result: { gc: gc !== undefined } })
       break
+    case 'memory': {
+      // What the worker's resident memory is made of (soak diagnostics): V8 heap, memory
+      // V8 has malloc'ed for itself, ArrayBuffers / Buffers outside the heap, live handles.
+      const usage = process.memoryUsage()
+      const heap = getHeapStatistics()
+      const resources: Record<string, number> = {}
+      for (const name of process.getActiveResourcesInfo()) {
+        resources[name] = (resources[name] ?? 0) + 1
+      }
+      const result: Record<string, number> = {
+        rss: usage.rss,
+        heapTotal: usage.heapTotal,
+        heapUsed: usage.heapUsed,
+        external: usage.external,
+        arrayBuffers: usage.arrayBuffers,
+        mallocedMemory: heap.malloced_memory,
+        peakMallocedMemory: heap.peak_malloced_memory,
+        nativeContexts: heap.number_of_native_contexts,
+        upstreamAgents: upstreamAgents?.() ?? 0,
+      }
+      for (const space of getHeapSpaceStatistics()) {
+        result[`space_${space.space_name}`] = space.space_size
+        result[`spaceUsed_${space.space_name}`] = space.space_used_size
+      }
+      for (const [name, count] of Object.entries(resources)) result[`resource${name}`] = count
+      send({ type: 'hook-result', id: message.id, result })
+      break
+    }
     case 'read-file': {
       let outcome = 'ok'
       try {

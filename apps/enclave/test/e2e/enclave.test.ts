@@ -27,6 +27,7 @@ import {
   makeCaller,
 } from '../fixtures/client.ts'
 import type { Caller, DispatchAnswer } from '../fixtures/client.ts'
+import { WORKER_MAX_SEMI_SPACE_MIB } from '../../src/launcher/supervisor.ts'
 import { spawnEnclave } from '../fixtures/enclaveProcess.ts'
 import type { EnclaveProcess } from '../fixtures/enclaveProcess.ts'
 import { makeTestPki } from '../fixtures/pki.ts'
@@ -798,6 +799,7 @@ describe('worker process', () => {
     )
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
     assert.ok(cmdline.includes('--permission'))
+    assert.ok(cmdline.includes(`--max-semi-space-size=${WORKER_MAX_SEMI_SPACE_MIB}`))
     assert.ok(
       !cmdline.some(
         (a) =>
@@ -811,6 +813,44 @@ describe('worker process', () => {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8')
       assert.match(status, /^Uid:\s+65534\s+65534\s+65534\s+65534$/m)
     }
+  })
+
+  it('keeps a bounded young generation under sustained dispatch (the soak RSS growth)', async () => {
+    // Without the launcher's --max-semi-space-size, V8 doubled the worker's young generation
+    // under this load (new space 32 MiB after ~1,000 dispatches, 64 MiB after ~2,000, 128 MiB
+    // after ~4,000) while the live heap stayed at ~15 MiB: RSS growth with nothing retained.
+    const record = connect({ type: 'bearer' })
+    const token = await dispatchToken(caller, 'alice', { demo: record.handle })
+    const body = { handle: record.handle, request: { method: 'GET', path: '/user' } }
+    const memory = async (): Promise<Record<string, number>> => {
+      const res = await fetch(`${enclave.url}/__test/memory`, { method: 'POST' })
+      assert.equal(res.status, 200)
+      return (await res.json()) as Record<string, number>
+    }
+    assert.equal((await dispatch(caller, token, body)).status, 200)
+    const poolsBefore = (await memory()).upstreamAgents
+    const statuses = new Map<number, number>()
+    let left = 2500
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (left-- > 0) {
+          const { status } = await dispatch(caller, token, body)
+          statuses.set(status, (statuses.get(status) ?? 0) + 1)
+        }
+      }),
+    )
+    assert.deepEqual([...statuses], [[200, 2500]])
+    const gc = await fetch(`${enclave.url}/__test/gc`, { method: 'POST' })
+    assert.deepEqual(await gc.json(), { gc: true })
+    const after = await memory()
+    for (const field of ['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'])
+      assert.equal(typeof after[field], 'number', field)
+    assert.equal(after.upstreamAgents, poolsBefore, 'the upstream keep-alive pool is reused')
+    const youngGeneration = after.space_new_space ?? Number.NaN
+    assert.ok(
+      youngGeneration <= 2 * WORKER_MAX_SEMI_SPACE_MIB * 1024 * 1024,
+      `young generation ${youngGeneration} bytes`,
+    )
   })
 
   it('a crash mid-request gives a clean 503, the worker restarts and the next request succeeds', async () => {

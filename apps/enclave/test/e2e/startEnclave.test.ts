@@ -107,7 +107,14 @@ describe('startEnclave (no dev upstreams, no test hooks)', () => {
   })
 
   it('has no test hooks', async () => {
-    for (const hook of ['crash-next-dispatch', 'heap-snapshot', 'read-file', 'worker', 'gc']) {
+    for (const hook of [
+      'crash-next-dispatch',
+      'heap-snapshot',
+      'read-file',
+      'worker',
+      'gc',
+      'memory',
+    ]) {
       const res = await fetch(`${enclave.url}/__test/${hook}`, { method: 'POST', body: '{}' })
       assert.equal(res.status, 404, hook)
       assert.deepEqual(await res.json(), { error: 'not_found', error_description: 'Not found' })
