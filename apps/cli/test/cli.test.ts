@@ -1,38 +1,19 @@
 // `dauth` as an operator runs it: a child process with the services' environment, against a
 // real stack (doctor, enclave keys) and an embedded AS store (accounts).
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { type Stack, startStack } from '@dauth/devkit'
+import { runNodeScript, type ScriptRun, type Stack, startStack } from '@dauth/devkit'
 import type { Command } from 'commander'
 import { buildProgram } from '../src/main.ts'
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'main.ts')
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-function dauth(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // Only what the test gives: no inherited DAUTH_* or database URLs.
-    const child = spawn(process.execPath, [MAIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }))
-    child.stdin.end(input ?? '')
-  })
+function dauth(args: string[], env: Record<string, string>, input?: string): Promise<ScriptRun> {
+  // Only what the test gives: no inherited DAUTH_* or database URLs.
+  return runNodeScript(MAIN, { args, env, ...(input !== undefined ? { input } : {}) })
 }
 
 test('every command and group has a description and --help', () => {

@@ -1,31 +1,17 @@
 // Start-up configuration: every bad variable gives one exact stderr line and exit status 78,
 // checked on the real `src/main.ts`; secrets never appear.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { describe, it } from 'node:test'
+import { runNodeScript, type ScriptRun } from '@dauth/devkit'
 import { ConfigError } from '@dauth/protocol/env'
 import { enclaveConfigFromEnv } from '../../src/config.ts'
 
 const MAIN = resolve(import.meta.dirname, '../../src/main.ts')
 
-async function runMain(
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  const [code] = (await once(child, 'close')) as [number | null]
-  return { code, stdout, stderr }
-}
+const runMain = (env: Record<string, string>): Promise<ScriptRun> => runNodeScript(MAIN, { env })
 
 function problems(env: NodeJS.ProcessEnv): readonly string[] {
   try {
