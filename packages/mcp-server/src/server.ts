@@ -1267,7 +1267,7 @@ export class MCPServer {
           (signal, inputResponses) => this.#taskContext(context, signal, inputResponses),
         )
         // `content` only satisfies the SDK's tools/call result check; the HTTP edge strips it
-        // (a CreateTaskResult is `Result & Task`, #stripTaskContent).
+        // (a CreateTaskResult is `Result & Task`: stripTaskContent).
         return { content: [], resultType: 'task', ...created }
       }
       // No task negotiated (optional support): the work is the call.
