@@ -1161,12 +1161,12 @@ export class MCPServer {
         const record = await load(params.taskId, ctx)
         // The SDK lifts an empty map to `undefined`: nothing answered.
         const responses = ctx.mcpReq.inputResponses ?? params.inputResponses ?? {}
-        await this.#tasks.update(record, responses)
+        await this.#tasks.update(record.taskId, responses)
         return { resultType: 'complete' }
       },
     )
     mcp.server.setRequestHandler('tasks/cancel', { params: TaskIdParams }, async (params, ctx) => {
-      await this.#tasks.cancel(await load(params.taskId, ctx))
+      await this.#tasks.cancel((await load(params.taskId, ctx)).taskId)
       return { resultType: 'complete' }
     })
   }

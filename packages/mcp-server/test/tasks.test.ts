@@ -156,6 +156,27 @@ describe('tasks extension', () => {
             throw new ProtocolError(ProtocolErrorCode.InternalError, 'crashed')
           }),
       ),
+      tool(
+        { name: 'pair', description: 'Asks two questions at once', taskSupport: 'optional' },
+        () =>
+          runAsTask(() => {
+            const responses = getContext().inputResponses
+            const a = acceptedContent<{ v: string }>(responses, 'a')
+            const b = acceptedContent<{ v: string }>(responses, 'b')
+            if (a === undefined || b === undefined) {
+              const ask = inputRequired.elicit({
+                message: 'Value?',
+                requestedSchema: {
+                  type: 'object',
+                  properties: { v: { type: 'string' } },
+                  required: ['v'],
+                },
+              })
+              return inputRequired({ inputRequests: { a: ask, b: ask } })
+            }
+            return `${a.v}+${b.v}`
+          }),
+      ),
       tool({ name: 'plain', description: 'No tasks' }, () => 'plain'),
     )
     const running = await server.serve()
@@ -301,6 +322,25 @@ describe('tasks extension', () => {
     const done = await nextStatus(alice, taskId, 'working')
     assert.equal(done.result?.status, 'completed')
     assert.deepEqual(done.result?.result, { content: [{ type: 'text', text: 'ok=true' }] })
+  })
+
+  test('concurrent partial updates both count (per-task serialisation)', async () => {
+    const alice = await token('alice')
+    const created = await call(url, alice, 'tools/call', { name: 'pair', arguments: {} })
+    const taskId = String(created.result?.taskId)
+    const parked = await nextStatus(alice, taskId, 'working')
+    assert.deepEqual(Object.keys(parked.result?.inputRequests ?? {}), ['a', 'b'])
+    const acks = await Promise.all(
+      ['a', 'b'].map((key) =>
+        call(url, alice, 'tasks/update', {
+          taskId,
+          inputResponses: { [key]: { action: 'accept', content: { v: key.toUpperCase() } } },
+        }),
+      ),
+    )
+    for (const ack of acks) assert.deepEqual(ack.result, { resultType: 'complete' })
+    const done = await nextStatus(alice, taskId, 'working')
+    assert.deepEqual(done.result?.result, { content: [{ type: 'text', text: 'A+B' }] })
   })
 
   test('a ProtocolError fails the task with the inlined error', async () => {

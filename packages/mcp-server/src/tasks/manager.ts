@@ -75,6 +75,8 @@ export class TaskManager {
   readonly #pollIntervalMs: number
   readonly #now: () => number
   readonly #running = new Map<string, Running>()
+  /** Per-task queue: changes of one task are read-modify-write, never interleaved here. */
+  readonly #queues = new Map<string, Promise<unknown>>()
 
   constructor(options: TaskManagerOptions) {
     this.#store = options.store
@@ -138,7 +140,14 @@ export class TaskManager {
    * `tasks/update`: take the answers to pending input requests (unknown keys are ignored); once
    * none is pending, run the work again with every answer.
    */
-  async update(record: TaskRecord, responses: Record<string, unknown>): Promise<void> {
+  update(taskId: string, responses: Record<string, unknown>): Promise<void> {
+    return this.#serial(taskId, async () => {
+      const record = await this.#store.get(taskId)
+      if (record) await this.#applyUpdate(record, responses)
+    })
+  }
+
+  async #applyUpdate(record: TaskRecord, responses: Record<string, unknown>): Promise<void> {
     if (record.status !== 'input_required' || !record.inputRequests) return
     const pending: InputRequests = { ...record.inputRequests }
     const answers = { ...record.inputResponses }
@@ -164,14 +173,28 @@ export class TaskManager {
   }
 
   /** `tasks/cancel`: a finished task stays as it is (idempotent). */
-  async cancel(record: TaskRecord): Promise<void> {
-    if (TERMINAL_STATUSES.has(record.status)) return
-    record.status = 'cancelled'
-    record.lastUpdatedAt = this.#now()
-    delete record.inputRequests
-    delete record.inputResponses
-    await this.#store.put(record)
-    this.#stop(record.taskId)
+  cancel(taskId: string): Promise<void> {
+    return this.#serial(taskId, async () => {
+      const record = await this.#store.get(taskId)
+      if (!record || TERMINAL_STATUSES.has(record.status)) return
+      record.status = 'cancelled'
+      record.lastUpdatedAt = this.#now()
+      delete record.inputRequests
+      delete record.inputResponses
+      await this.#store.put(record)
+      this.#stop(taskId)
+    })
+  }
+
+  #serial<T>(taskId: string, change: () => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(taskId) ?? Promise.resolve()
+    const next = previous.then(change, change)
+    const settled = next.catch(() => undefined)
+    this.#queues.set(taskId, settled)
+    void settled.then(() => {
+      if (this.#queues.get(taskId) === settled) this.#queues.delete(taskId)
+    })
+    return next
   }
 
   #stop(taskId: string): void {
@@ -224,7 +247,11 @@ export class TaskManager {
     })()
   }
 
-  async #settle(taskId: string, outcome: Partial<TaskRecord>): Promise<void> {
+  #settle(taskId: string, outcome: Partial<TaskRecord>): Promise<void> {
+    return this.#serial(taskId, () => this.#write(taskId, outcome))
+  }
+
+  async #write(taskId: string, outcome: Partial<TaskRecord>): Promise<void> {
     try {
       const record = await this.#store.get(taskId)
       // Cancelled (or expired) meanwhile: the late outcome is dropped.
