@@ -12,9 +12,12 @@ import {
   inputRequired,
   inputResponse,
   type MCPServer,
+  ProtocolError,
+  ProtocolErrorCode,
   prompt,
   resource,
   resourceTemplate,
+  runAsTask,
   tool,
 } from '@dauth/mcp-server'
 import { z } from 'zod'
@@ -799,5 +802,163 @@ function prompts(): Collectable[] {
 export function conformanceFixtures(
   server: Pick<MCPServer, 'notifyToolListChanged' | 'notifyPromptListChanged'>,
 ): Collectable[] {
-  return [...tools(), ...modernTools(server), ...resources(), ...prompts()]
+  return [...tools(), ...modernTools(server), ...taskTools(), ...resources(), ...prompts()]
+}
+
+/** Sleeps `ms`, ending early (rejecting) when `signal` aborts (tasks/cancel). */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new Error('cancelled'))
+      return
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(new Error('cancelled'))
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+const TASK_CONFIRM_FORM = {
+  type: 'object' as const,
+  properties: { confirm: { type: 'boolean' as const } },
+  required: ['confirm'],
+}
+
+/** The tasks extension scenarios' tools (SEP-2663, `tasks-*`). */
+function taskTools(): Collectable[] {
+  return [
+    tool(
+      {
+        name: 'greet',
+        description: 'Sync-only: returns "Hello, {name}!"',
+        inputSchema: { name: z.string() },
+      },
+      ({ name }) => `Hello, ${name}!`,
+    ),
+    tool(
+      {
+        name: 'slow_compute',
+        description: 'Task-supporting: sleeps `seconds` seconds, then reports `label`',
+        inputSchema: { seconds: z.number().min(0).max(3600), label: z.string().optional() },
+        taskSupport: 'optional',
+      },
+      ({ seconds, label }) =>
+        runAsTask(
+          async () => {
+            await sleep(seconds * 1000, getContext().signal)
+            return `Computed ${label ?? 'result'} after ${seconds}s`
+          },
+          { statusMessage: 'computing' },
+        ),
+    ),
+    tool(
+      {
+        name: 'failing_job',
+        description: 'Task-only: reports a tool execution error after about one second',
+        taskSupport: 'required',
+      },
+      () =>
+        runAsTask(async () => {
+          await sleep(1000, getContext().signal)
+          return { content: [{ type: 'text', text: 'The job failed' }], isError: true }
+        }),
+    ),
+    tool(
+      {
+        name: 'protocol_error_job',
+        description: 'Task-supporting: fails with a protocol-level (JSON-RPC) error',
+        taskSupport: 'optional',
+      },
+      () =>
+        runAsTask(() => {
+          throw new ProtocolError(ProtocolErrorCode.InternalError, 'The job crashed')
+        }),
+    ),
+    tool(
+      {
+        name: 'confirm_delete',
+        description:
+          'Task-supporting: asks for confirmation (elicitation), then deletes `filename`',
+        inputSchema: { filename: z.string() },
+        taskSupport: 'optional',
+      },
+      ({ filename }) =>
+        runAsTask(() => {
+          const answer = acceptedContent<{ confirm?: boolean }>(
+            getContext().inputResponses,
+            'confirm',
+          )
+          if (answer === undefined) {
+            return inputRequired({
+              inputRequests: {
+                confirm: inputRequired.elicit({
+                  message: `Delete ${filename}?`,
+                  requestedSchema: TASK_CONFIRM_FORM,
+                }),
+              },
+            })
+          }
+          return answer.confirm === true ? `Deleted ${filename}` : `Kept ${filename}`
+        }),
+    ),
+    tool(
+      {
+        name: 'multi_input',
+        description: 'Task-supporting: asks for two inputs at once (a name and a confirmation)',
+        taskSupport: 'optional',
+      },
+      () =>
+        runAsTask(() => {
+          const responses = getContext().inputResponses
+          const name = acceptedContent<{ name?: string }>(responses, 'name')
+          const confirm = acceptedContent<{ confirm?: boolean }>(responses, 'confirm')
+          if (name === undefined || confirm === undefined) {
+            return inputRequired({
+              inputRequests: {
+                name: inputRequired.elicit({
+                  message: 'What is your name?',
+                  requestedSchema: NAME_FORM,
+                }),
+                confirm: inputRequired.elicit({
+                  message: 'Proceed?',
+                  requestedSchema: TASK_CONFIRM_FORM,
+                }),
+              },
+            })
+          }
+          return `Hello, ${String(name.name)}; confirmed: ${String(confirm.confirm)}`
+        }),
+    ),
+    tool(
+      {
+        name: 'test_tool_with_task',
+        description:
+          'Task-only: asks for the caller name (multi-round-trip), then continues as a task',
+        taskSupport: 'required',
+      },
+      () => {
+        const name = acceptedContent<{ name: string }>(
+          getContext().inputResponses,
+          'user_name',
+        )?.name
+        if (typeof name !== 'string') {
+          return inputRequired({
+            inputRequests: {
+              user_name: inputRequired.elicit({
+                message: 'What is your name?',
+                requestedSchema: NAME_FORM,
+              }),
+            },
+          })
+        }
+        return runAsTask(() => `Hello, ${name}!`)
+      },
+    ),
+  ]
 }

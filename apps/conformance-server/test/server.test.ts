@@ -93,6 +93,13 @@ describe('conformance server', () => {
       'test_input_required_result_multi_round',
       'test_input_required_result_tampered_state',
       'test_input_required_result_capabilities',
+      'greet',
+      'slow_compute',
+      'failing_job',
+      'protocol_error_job',
+      'confirm_delete',
+      'multi_input',
+      'test_tool_with_task',
     ])
     assert.deepEqual(await list('resources/list'), [
       'static-text',
@@ -155,6 +162,56 @@ describe('conformance server', () => {
       inputResponses: { user_name: { action: 'accept', content: { name: 'Ada' } } },
     })
     assert.deepEqual(answered.content, [{ type: 'text', text: 'Hello, Ada!' }])
+  })
+
+  test('2026-07-28 tasks fixtures: multi-round-trip input, then a task (SEP-2663)', async () => {
+    const tasks = { 'io.modelcontextprotocol/tasks': {} }
+    const modern = async (method: string, params: Record<string, unknown>) => {
+      const name = params.name ?? params.taskId
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': method,
+          ...(typeof name === 'string' ? { 'mcp-name': name } : {}),
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method,
+          params: {
+            ...params,
+            _meta: {
+              'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+              'io.modelcontextprotocol/clientInfo': { name: 'test', version: '1' },
+              'io.modelcontextprotocol/clientCapabilities': {
+                elicitation: { form: {} },
+                extensions: tasks,
+              },
+            },
+          },
+        }),
+      })
+      assert.equal(response.status, 200)
+      return ((await response.json()) as { result: Record<string, unknown> }).result
+    }
+    const discovered = await modern('server/discover', {})
+    assert.deepEqual((discovered.capabilities as Record<string, unknown>).extensions, tasks)
+    const asked = await modern('tools/call', { name: 'test_tool_with_task', arguments: {} })
+    assert.equal(asked.resultType, 'input_required')
+    const created = await modern('tools/call', {
+      name: 'test_tool_with_task',
+      arguments: {},
+      inputResponses: { user_name: { action: 'accept', content: { name: 'Alice' } } },
+    })
+    assert.equal(created.resultType, 'task')
+    assert.equal('content' in created, false)
+    let task = await modern('tasks/get', { taskId: created.taskId })
+    while (task.status === 'working') task = await modern('tasks/get', { taskId: created.taskId })
+    assert.equal(task.status, 'completed')
+    assert.deepEqual(task.result, { content: [{ type: 'text', text: 'Hello, Alice!' }] })
   })
 
   test('a foreign Host is refused with 403 (DNS rebinding protection stays on)', async () => {

@@ -11,6 +11,7 @@ export type MCPServerErrorCode =
   | 'ERR_NO_CONTEXT'
   | 'ERR_DUPLICATE_TOOL'
   | 'ERR_DISCOVERY'
+  | 'ERR_TASK_LIMIT'
 
 /**
  * A configuration or programming error of the MCP server SDK.

@@ -62,6 +62,8 @@ export {
   type InputRequiredResult,
   inputRequired,
   inputResponse,
+  ProtocolError,
+  ProtocolErrorCode,
   type ServerContext,
 } from '@modelcontextprotocol/server'
 export { type AuthContext, getContext, type ToolContext } from './context.ts'
@@ -110,7 +112,28 @@ export {
   type RunningServer,
   type ServeOptions,
   type SessionOptions,
+  type TasksOptions,
 } from './server.ts'
+/**
+ * Tasks extension (`io.modelcontextprotocol/tasks`, SEP-2663): tools with `taskSupport`
+ * return `runAsTask(work)`; a `ProtocolError` thrown by the work fails the task.
+ */
+export {
+  MemoryTaskStore,
+  type MemoryTaskStoreOptions,
+  type TaskError,
+  type TaskRecord,
+  type TaskStatus,
+  type TaskStore,
+} from './tasks/store.ts'
+export {
+  isTaskWork,
+  type RunAsTaskOptions,
+  runAsTask,
+  TASKS_EXTENSION_ID,
+  type TaskSupport,
+  type TaskWork,
+} from './tasks/task.ts'
 export type { TransportSecurityOptions } from './transport/security.ts'
 export {
   insufficientScopeText,

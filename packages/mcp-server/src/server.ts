@@ -25,6 +25,9 @@ import {
   isLegacyRequest,
   McpServer,
   type McpHttpHandler,
+  MissingRequiredClientCapabilityError,
+  ProtocolError,
+  ProtocolErrorCode,
   type RegisteredTool,
   type RequestStateCodec,
   ResourceTemplate,
@@ -64,6 +67,9 @@ import {
 } from './metadata/prm.ts'
 import type { PromptDefinition } from './prompts/prompt.ts'
 import type { ResourceDefinition, ResourceTemplateDefinition } from './resources/resource.ts'
+import { TaskManager } from './tasks/manager.ts'
+import { MemoryTaskStore, type TaskRecord, type TaskStore } from './tasks/store.ts'
+import { isTaskWork, TASKS_EXTENSION_ID } from './tasks/task.ts'
 import { MemoryEventStore } from './transport/events.ts'
 import { toWebRequest, writeWebResponse } from './transport/node.ts'
 import {
@@ -75,11 +81,36 @@ import {
 } from './transport/security.ts'
 import {
   insufficientScopeResult,
+  insufficientScopeText,
   missingScopes,
   type ToolDefinition,
   type ToolExtra,
   toCallToolResult,
 } from './tools/tool.ts'
+
+/** The caller's `iss` + `sub` (`''`: anonymous): owner of sessions and tasks. */
+function ownerOf(authInfo: AuthInfo | undefined): string {
+  const claims = authInfo?.extra as VerifiedClaims | undefined
+  return claims ? `${claims.iss}\0${claims.sub}` : ''
+}
+
+/** Whether a 2026-07-28 request's envelope declares the tasks extension. */
+function declaresTasks(capabilities: unknown): boolean {
+  if (!isRecord(capabilities)) return false
+  const extensions = capabilities.extensions
+  return isRecord(extensions) && isRecord(extensions[TASKS_EXTENSION_ID])
+}
+
+const MISSING_TASKS_CAPABILITY = {
+  requiredCapabilities: { extensions: { [TASKS_EXTENSION_ID]: {} } },
+}
+
+const TaskIdParams = z.looseObject({ taskId: z.string() })
+// `inputResponses` is lifted out of the params by the SDK (ctx.mcpReq.inputResponses).
+const TaskUpdateParams = z.looseObject({
+  taskId: z.string(),
+  inputResponses: z.record(z.string(), z.unknown()).optional(),
+})
 
 /** Authorization options (ARCHITECTURE.md §4). */
 export interface AuthorizationOptions {
@@ -173,6 +204,24 @@ export interface MCPServerOptions {
    * reach another instance). Default: a random per-process key. `ttlSeconds` default 600.
    */
   requestState?: { key?: string | Uint8Array; ttlSeconds?: number }
+  /**
+   * The tasks extension (`io.modelcontextprotocol/tasks`, SEP-2663), advertised as soon as a
+   * collected tool has `taskSupport`. Several instances behind a load balancer need a shared
+   * `store` (the default {@link MemoryTaskStore} is per process).
+   */
+  tasks?: TasksOptions
+}
+
+/** Options of the tasks extension. */
+export interface TasksOptions {
+  /** Where task records live. Default: a {@link MemoryTaskStore} of `maxTasks` records. */
+  store?: TaskStore
+  /** Records the default store keeps at once (default 10 000). */
+  maxTasks?: number
+  /** Lifetime of a task from its creation, in milliseconds (default 600 000). */
+  ttlMs?: number
+  /** Polling interval suggested to clients, in milliseconds (default 500). */
+  pollIntervalMs?: number
 }
 
 /** Anything `MCPServer.collect` accepts. */
@@ -250,6 +299,28 @@ function isPlain2025Request(request: Request, body: unknown): boolean {
   return version === null || ERA_2025_VERSIONS.has(version.trim())
 }
 
+/**
+ * A `CreateTaskResult` is `Result & Task`: drop the `content` the SDK's tools/call result check
+ * needed. Only JSON answers can carry one (a task is created before anything streams).
+ */
+async function stripTaskContent(response: Response): Promise<Response> {
+  if (!response.headers.get('content-type')?.startsWith('application/json')) return response
+  const text = await response.text()
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    return new Response(text, { status: response.status, headers: response.headers })
+  }
+  if (isRecord(body) && isRecord(body.result) && body.result.resultType === 'task') {
+    delete body.result.content
+    const headers = new Headers(response.headers)
+    headers.delete('content-length')
+    return new Response(JSON.stringify(body), { status: response.status, headers })
+  }
+  return new Response(text, { status: response.status, headers: response.headers })
+}
+
 async function readBody(
   request: Request,
   limit: number,
@@ -319,6 +390,7 @@ export class MCPServer {
   #resourceUrl: string | undefined
   readonly #sessions = new Map<string, Session>()
   #sweeper: ReturnType<typeof setInterval> | undefined
+  readonly #tasks: TaskManager
 
   /**
    * @param name - server name (MCP `serverInfo.name`)
@@ -366,6 +438,15 @@ export class MCPServer {
       ...(nonces ? { nonces } : {}),
     }
     if (options.dispatch) this.#dispatch = new DispatchClient(options.dispatch)
+    this.#tasks = new TaskManager({
+      store:
+        options.tasks?.store ??
+        new MemoryTaskStore(
+          options.tasks?.maxTasks !== undefined ? { maxTasks: options.tasks.maxTasks } : {},
+        ),
+      ttlMs: options.tasks?.ttlMs ?? 600_000,
+      pollIntervalMs: options.tasks?.pollIntervalMs ?? 500,
+    })
     this.#requestState = createRequestStateCodec({
       key: options.requestState?.key ?? randomBytes(32),
       ...(options.requestState?.ttlSeconds !== undefined
@@ -727,14 +808,42 @@ export class MCPServer {
     const modern = !isPlain2025Request(request, parsed) && !(await isLegacyRequest(request, parsed))
     const refused = this.#precheckToolCalls(parsed, authInfo, anonymousBecause, scheme, modern)
     if (refused) return refused
+    const taskTool = this.#taskToolCalled(parsed)
+    if (taskTool?.taskSupport === 'required' && isRecord(parsed)) {
+      const params = parsed.params as Record<string, unknown>
+      const meta = isRecord(params._meta) ? params._meta : {}
+      if (!modern || !declaresTasks(meta[CLIENT_CAPABILITIES_META_KEY])) {
+        // Before dispatch: the SDK's tools/call turns any handler error into a tool result.
+        return json(200, {
+          jsonrpc: '2.0',
+          id: parsed.id ?? null,
+          error: {
+            code: ProtocolErrorCode.MissingRequiredClientCapability,
+            message: `Tool "${taskTool.name}" runs only as a task: declare ${TASKS_EXTENSION_ID}`,
+            data: MISSING_TASKS_CAPABILITY,
+          },
+        })
+      }
+    }
     if (modern) {
-      return this.#modern.fetch(
+      const response = await this.#modern.fetch(
         request,
         authInfo ? { parsedBody: parsed, authInfo } : { parsedBody: parsed },
       )
+      return taskTool ? stripTaskContent(response) : response
     }
     if (this.#options.sessions?.enabled) return this.#runSession(request, parsed, authInfo)
     return this.#runMcp(request, parsed, authInfo)
+  }
+
+  /** The collected tool with `taskSupport` a `tools/call` request names, if any. */
+  #taskToolCalled(parsed: unknown): ToolDefinition | undefined {
+    if (!isRecord(parsed) || parsed.method !== 'tools/call' || !isRecord(parsed.params)) {
+      return undefined
+    }
+    const name = parsed.params.name
+    const definition = typeof name === 'string' ? this.#tools.get(name) : undefined
+    return definition?.taskSupport ? definition : undefined
   }
 
   async #runSession(
@@ -953,9 +1062,12 @@ export class MCPServer {
     mcp: McpServer
     tools: [ToolDefinition, RegisteredTool][]
   } {
+    // The extension is served on the 2026-07-28 wire only (2025's tasks/* are another API).
+    const tasks = modernRequest !== undefined && this.#offersTasks()
     const capabilities: ServerCapabilities = {
       ...(this.#options.logging ? { logging: {} } : {}),
       ...(this.#options.resourceSubscriptions ? { resources: { subscribe: true } } : {}),
+      ...(tasks ? { extensions: { [TASKS_EXTENSION_ID]: {} } } : {}),
     }
     const mcp = new McpServer(
       { name: this.name, version: this.#options.version ?? '0.1.0' },
@@ -998,8 +1110,65 @@ export class MCPServer {
       this.#applyVisibility(tools, authInfo)
     }
     this.#registerResourcesAndPrompts(mcp)
+    if (tasks) this.#registerTaskMethods(mcp)
     for (const setup of this.#setups) setup(mcp)
     return { mcp, tools }
+  }
+
+  #offersTasks(): boolean {
+    for (const definition of this.#tools.values()) if (definition.taskSupport) return true
+    return false
+  }
+
+  /**
+   * `tasks/get`, `tasks/update`, `tasks/cancel` (SEP-2663). Each needs the extension in the
+   * request's envelope (-32021 otherwise), and answers only the task's creator (same `iss` +
+   * `sub`) who still holds the tool's scopes; anyone else gets the unknown-task error (-32602),
+   * so a task id is no oracle.
+   */
+  #registerTaskMethods(mcp: McpServer): void {
+    const load = async (taskId: string, ctx: ServerContext): Promise<TaskRecord> => {
+      const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined
+      if (!declaresTasks(envelope?.[CLIENT_CAPABILITIES_META_KEY])) {
+        throw new MissingRequiredClientCapabilityError(
+          MISSING_TASKS_CAPABILITY,
+          `The tasks extension (${TASKS_EXTENSION_ID}) was not declared`,
+        )
+      }
+      const authInfo = ctx.http?.authInfo
+      const record = await this.#tasks.load(taskId)
+      if (!record || record.owner !== ownerOf(authInfo)) {
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Unknown task')
+      }
+      const definition = this.#tools.get(record.tool)
+      const missing = missingScopes(definition?.requiredScopes ?? [], authInfo?.scopes ?? [])
+      if (missing.length > 0) {
+        throw new ProtocolError(
+          ProtocolErrorCode.InvalidParams,
+          insufficientScopeText(record.tool, definition?.requiredScopes ?? [], missing),
+        )
+      }
+      return record
+    }
+    mcp.server.setRequestHandler('tasks/get', { params: TaskIdParams }, async (params, ctx) => {
+      const record = await load(params.taskId, ctx)
+      return { resultType: 'complete', ...this.#tasks.detailed(record) }
+    })
+    mcp.server.setRequestHandler(
+      'tasks/update',
+      { params: TaskUpdateParams },
+      async (params, ctx) => {
+        const record = await load(params.taskId, ctx)
+        // The SDK lifts an empty map to `undefined`: nothing answered.
+        const responses = ctx.mcpReq.inputResponses ?? params.inputResponses ?? {}
+        await this.#tasks.update(record.taskId, responses)
+        return { resultType: 'complete' }
+      },
+    )
+    mcp.server.setRequestHandler('tasks/cancel', { params: TaskIdParams }, async (params, ctx) => {
+      await this.#tasks.cancel((await load(params.taskId, ctx)).taskId)
+      return { resultType: 'complete' }
+    })
   }
 
   #registerResourcesAndPrompts(mcp: McpServer): void {
@@ -1086,7 +1255,23 @@ export class MCPServer {
         return insufficientScopeResult(definition.name, definition.requiredScopes, missing)
       }
       const context = this.#toolContext(extra, mcp)
-      return toCallToolResult(await runWithContext(context, () => definition.handler(args, extra)))
+      const value = await runWithContext(context, () => definition.handler(args, extra))
+      if (!isTaskWork(value)) return toCallToolResult(value)
+      // Only the 2026-07-28 envelope can declare it: 2025 sessions have no tasks/* to poll with.
+      const envelope = extra.mcpReq.envelope as Record<string, unknown> | undefined
+      if (definition.taskSupport && declaresTasks(envelope?.[CLIENT_CAPABILITIES_META_KEY])) {
+        const created = await this.#tasks.start(
+          definition.name,
+          ownerOf(extra.http?.authInfo),
+          value,
+          (signal, inputResponses) => this.#taskContext(context, signal, inputResponses),
+        )
+        // `content` only satisfies the SDK's tools/call result check; the HTTP edge strips it
+        // (a CreateTaskResult is `Result & Task`: stripTaskContent).
+        return { content: [], resultType: 'task', ...created }
+      }
+      // No task negotiated (optional support): the work is the call.
+      return toCallToolResult(await runWithContext(context, () => value.work()))
     }
     return takesArguments ? run : (extra: ToolExtra) => run({}, extra)
   }
@@ -1152,6 +1337,30 @@ export class MCPServer {
       clientCapabilities: envelopeCapabilities ?? mcp.server.getClientCapabilities(),
     }
   }
+  /** What a task's work sees: the creator's context, detached from the creating request. */
+  #taskContext(
+    base: ToolContext,
+    signal: AbortSignal,
+    inputResponses: Record<string, unknown> | undefined,
+  ): ToolContext {
+    const noStream = (): Promise<never> =>
+      Promise.reject(
+        new MCPServerError('ERR_CONFIG', 'A task has no stream: return inputRequired(...)'),
+      )
+    return {
+      ...base,
+      signal,
+      inputResponses,
+      closeStream: () => undefined,
+      // Nobody listens any more: the request that created the task has been answered.
+      progress: () => Promise.resolve(),
+      log: () => Promise.resolve(),
+      sample: noStream,
+      elicit: noStream,
+      requestState: () => undefined,
+    }
+  }
+
   /**
    * A node `http` request listener (use it in any node http server, or express/fastify raw).
    * Needs `resourceUrl` in the options (throws `ERR_CONFIG` otherwise).
@@ -1226,6 +1435,7 @@ export class MCPServer {
     this.#sessions.clear()
     await Promise.all(sessions.map((session) => session.mcp.close().catch(() => undefined)))
     await this.#modern.close().catch(() => undefined)
+    this.#tasks.close()
     if (this.#redis && this.#redis.status !== 'end') {
       await this.#redis.quit().catch(() => this.#redis?.disconnect())
     }

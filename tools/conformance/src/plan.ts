@@ -130,7 +130,25 @@ export const ROLE_PLANS: readonly RolePlan[] = [
     // apps/conformance-server: packages/mcp-server with its shipped defaults.
     role: 'server',
     requirementSets: ['2025-11-25', '2026-07-28'],
-    groups: [],
+    groups: [
+      {
+        // The tasks extension (SEP-2663) exists only on the 2026-07-28 wire.
+        name: 'extensions',
+        specVersion: '2026-07-28',
+        scenarios: [
+          'tasks-capability-negotiation',
+          'tasks-dispatch-and-envelope',
+          'tasks-lifecycle',
+          'tasks-mrtr-composition',
+          'tasks-mrtr-input',
+          'tasks-request-headers',
+          'tasks-request-state-removal',
+          'tasks-required-task-error',
+          'tasks-status-notifications',
+          'tasks-wire-fields',
+        ],
+      },
+    ],
     excluded: {},
   },
   {

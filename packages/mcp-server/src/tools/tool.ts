@@ -13,6 +13,7 @@ import {
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import type { z } from 'zod'
 import { MCPServerError } from '../errors.ts'
+import type { TaskSupport, TaskWork } from '../tasks/task.ts'
 
 /** A raw JSON Schema (2020-12) object schema for a tool's arguments. */
 export interface JsonObjectSchema {
@@ -51,6 +52,7 @@ export type ToolReturn =
   | object
   | null
   | undefined
+  | TaskWork
 
 /** A tool handler. */
 export type ToolHandler<Shape extends z.ZodRawShape | undefined> = (
@@ -77,6 +79,11 @@ export interface ToolOptions<Shape extends z.ZodRawShape | undefined> {
   /** Zod shape of `structuredContent`, if the tool returns one. */
   outputSchema?: z.ZodRawShape
   annotations?: ToolAnnotations
+  /**
+   * Tasks extension (SEP-2663): the handler may return `runAsTask(work)`; see {@link TaskSupport}.
+   * Default: none (the tool always answers synchronously).
+   */
+  taskSupport?: TaskSupport
 }
 
 /** A collected tool (what {@link tool} returns and `MCPServer.collect` accepts). */
@@ -90,6 +97,7 @@ export interface ToolDefinition {
   readonly inputJsonSchema: { schema: JsonObjectSchema; validate: ArgumentsValidator } | undefined
   readonly outputSchema: z.ZodRawShape | undefined
   readonly annotations: ToolAnnotations | undefined
+  readonly taskSupport: TaskSupport | undefined
   readonly handler: (
     args: Record<string, unknown>,
     extra: ToolExtra,
@@ -158,6 +166,7 @@ export function tool<Shape extends z.ZodRawShape | undefined = undefined>(
     inputJsonSchema,
     outputSchema: options.outputSchema,
     annotations: options.annotations,
+    taskSupport: options.taskSupport,
     handler: handler as ToolDefinition['handler'],
   }
 }
