@@ -1,6 +1,5 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
 import { createDpopProof, generateDpopKeyPair, type DpopKeyPair } from '@dauth/protocol'
 import {
   MCP_RESOURCE,
@@ -10,29 +9,7 @@ import {
   tokenRequest,
   type TestServer,
 } from './helpers.ts'
-import { Browser, csrfOf } from './helpers/formBrowser.ts'
-
-function pkce(): { verifier: string; challenge: string } {
-  const verifier = randomBytes(32).toString('base64url')
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') }
-}
-
-function authorizeUrl(challenge: string | undefined, extra: Record<string, string> = {}): string {
-  const params = new URLSearchParams({
-    client_id: 'public-app',
-    response_type: 'code',
-    redirect_uri: PUBLIC_REDIRECT,
-    scope: 'read',
-    resource: MCP_RESOURCE,
-    state: 'st-1',
-    ...extra,
-  })
-  if (challenge) {
-    params.set('code_challenge', challenge)
-    params.set('code_challenge_method', extra.code_challenge_method ?? 'S256')
-  }
-  return `/oauth/authorize?${params}`
-}
+import { authorizeUrl, Browser, csrfOf, pkce } from './helpers/formBrowser.ts'
 
 describe('authorization code + PKCE with login and consent pages', () => {
   let server: TestServer

@@ -1,17 +1,17 @@
 // Login rate limits: one interface, in memory and in Redis (REDIS_URL), the same limiting for
 // unknown and known usernames, and (Redis) shared by every AS instance.
-import { describe, test } from 'node:test'
+import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import {
   MemoryLoginRateLimiter,
   RedisLoginRateLimiter,
   redisLimiterKey,
   type LoginRateLimiter,
 } from '../src/accounts/rateLimit.ts'
-import { MCP_RESOURCE, PUBLIC_REDIRECT, startTestServer, type TestServer } from './helpers.ts'
+import { startTestServer, type TestServer } from './helpers.ts'
 import { REDIS_URL, redisAvailable, redisNamespace } from './helpers/backends.ts'
-import { Browser, csrfOf } from './helpers/formBrowser.ts'
+import { authorizeUrl, Browser, csrfOf, pkce } from './helpers/formBrowser.ts'
 
 const redisUp = await redisAvailable()
 const WINDOW = 900
@@ -115,20 +115,7 @@ test('Redis keys are hashed: no username is stored in Redis', async (t) => {
 /** Opens the login page of a fresh authorization request; returns a submitter. */
 async function loginForm(server: TestServer) {
   const browser = new Browser(server.url)
-  const challenge = createHash('sha256')
-    .update(randomBytes(32).toString('base64url'))
-    .digest('base64url')
-  const start = await browser.request(
-    `/oauth/authorize?${new URLSearchParams({
-      client_id: 'public-app',
-      response_type: 'code',
-      redirect_uri: PUBLIC_REDIRECT,
-      scope: 'read',
-      resource: MCP_RESOURCE,
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-    })}`,
-  )
+  const start = await browser.request(authorizeUrl(pkce().challenge))
   assert.equal(start.status, 303)
   const page = await browser.request(start.location!)
   const csrf = csrfOf(page.text)
@@ -144,22 +131,31 @@ async function loginForm(server: TestServer) {
   }
 }
 
+/** A dev AS with a login limit of 3 on `backend` (its own Redis namespace), closed after `t`. */
+async function startLimitedServer(
+  t: TestContext,
+  backend: 'memory' | 'redis',
+): Promise<{ server: TestServer; ns: ReturnType<typeof redisNamespace> | undefined }> {
+  const ns = backend === 'redis' ? redisNamespace() : undefined
+  const server = await startTestServer({
+    dev: true,
+    loginMaxFailures: 3,
+    ...(ns ? { redisUrl: REDIS_URL, redisKeyPrefix: ns.prefix } : {}),
+  })
+  t.after(async () => {
+    await server.close()
+    await ns?.drop()
+  })
+  return { server, ns }
+}
+
 const INVALID = { status: 401, message: 'Invalid username or password.' }
 const LIMITED = { status: 429, message: 'Too many sign-in attempts. Try again later.' }
 
 for (const backend of ['memory', 'redis'] as const) {
   test(`${backend}: unknown and known usernames get the same answers and the same limit`, async (t) => {
     if (backend === 'redis' && !redisUp) return t.skip('Redis unreachable')
-    const ns = backend === 'redis' ? redisNamespace() : undefined
-    const server = await startTestServer({
-      dev: true,
-      loginMaxFailures: 3,
-      ...(ns ? { redisUrl: REDIS_URL, redisKeyPrefix: ns.prefix } : {}),
-    })
-    t.after(async () => {
-      await server.close()
-      await ns?.drop()
-    })
+    const { server, ns } = await startLimitedServer(t, backend)
     const attempt = await loginForm(server)
     for (let i = 0; i < 3; i++) {
       assert.deepEqual(await attempt('nobody-here', `wrong-${i}`), INVALID)
@@ -180,16 +176,7 @@ for (const backend of ['memory', 'redis'] as const) {
 for (const backend of ['memory', 'redis'] as const) {
   test(`${backend}: 12 parallel wrong passwords with a limit of 3: 3 are checked, 9 get 429`, async (t) => {
     if (backend === 'redis' && !redisUp) return t.skip('Redis unreachable')
-    const ns = backend === 'redis' ? redisNamespace() : undefined
-    const server = await startTestServer({
-      dev: true,
-      loginMaxFailures: 3,
-      ...(ns ? { redisUrl: REDIS_URL, redisKeyPrefix: ns.prefix } : {}),
-    })
-    t.after(async () => {
-      await server.close()
-      await ns?.drop()
-    })
+    const { server } = await startLimitedServer(t, backend)
     const attempt = await loginForm(server)
     const answers = await Promise.all(
       Array.from({ length: 12 }, (_, i) => attempt('demo', `parallel-guess-${i}`)),
@@ -231,17 +218,7 @@ test('an unreachable Redis fails sign-in closed: 503 temporarily_unavailable, no
   const server = await startTestServer({ dev: true, redisUrl: `redis://127.0.0.1:${port}` })
   t.after(() => server.close())
   const browser = new Browser(server.url)
-  const start = await browser.request(
-    `/oauth/authorize?${new URLSearchParams({
-      client_id: 'public-app',
-      response_type: 'code',
-      redirect_uri: PUBLIC_REDIRECT,
-      scope: 'read',
-      resource: MCP_RESOURCE,
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-    })}`,
-  )
+  const start = await browser.request(authorizeUrl('E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'))
   const page = await browser.request(start.location!)
   const res = await browser.request(`${start.location!}/login`, {
     method: 'POST',

@@ -6,7 +6,6 @@
 // introspect at both, and a refresh-token reuse at one revokes the family at both.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,7 +27,7 @@ import {
   redisNamespace,
   REDIS_URL,
 } from './helpers/backends.ts'
-import { Browser, csrfOf } from './helpers/formBrowser.ts'
+import { authorizeUrl, Browser, csrfOf, freshCode, pkce } from './helpers/formBrowser.ts'
 import { freePort, spawnAs, type AsProcess } from './helpers/process.ts'
 
 const backendsUp = (await postgresAvailable()) && (await redisAvailable())
@@ -119,21 +118,10 @@ describe('two AS processes over one PostgreSQL and one Redis', {
   })
 
   test('login at B, consent at A; the code from A redeems at B, once', async () => {
-    const verifier = randomBytes(32).toString('base64url')
+    const { verifier, challenge } = pkce()
     const browser = new Browser(a.base)
     const at = (base: string, location: string) => base + location.replace(issuer, '')
-    const start = await browser.request(
-      `/oauth/authorize?${new URLSearchParams({
-        client_id: 'public-app',
-        response_type: 'code',
-        redirect_uri: PUBLIC_REDIRECT,
-        scope: 'read',
-        resource: MCP_RESOURCE,
-        state: 'scale',
-        code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-        code_challenge_method: 'S256',
-      })}`,
-    )
+    const start = await browser.request(authorizeUrl(challenge, { state: 'scale' }))
     assert.equal(start.status, 303)
     const login = await browser.request(at(b.base, start.location!))
     assert.equal(login.status, 200)
@@ -171,36 +159,11 @@ describe('two AS processes over one PostgreSQL and one Redis', {
   })
 
   test('refresh at A rotates; reuse at B revokes the family at both instances', async () => {
-    // A fresh grant through the same path as above would repeat it; use the shared store
-    // through a new interaction to get a refresh token.
-    const verifier = randomBytes(32).toString('base64url')
-    const browser = new Browser(a.base)
-    const start = await browser.request(
-      `/oauth/authorize?${new URLSearchParams({
-        client_id: 'public-app',
-        response_type: 'code',
-        redirect_uri: PUBLIC_REDIRECT,
-        scope: 'read',
-        resource: MCP_RESOURCE,
-        code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-        code_challenge_method: 'S256',
-      })}`,
-    )
-    const login = await browser.request(start.location!)
-    const signedIn = await browser.request(`${start.location!}/login`, {
-      method: 'POST',
-      form: { csrf: csrfOf(login.text), username: 'demo', password: 'demo-password' },
-    })
-    const resumed = await browser.request(signedIn.location!.replace(issuer, ''))
-    const consent = await browser.request(resumed.location!)
-    const allowed = await browser.request(`${resumed.location!}/confirm`, {
-      method: 'POST',
-      form: { csrf: csrfOf(consent.text) },
-    })
-    const back = new URL((await browser.request(allowed.location!.replace(issuer, ''))).location!)
+    // A fresh grant through instance A's forms (the redirects name the shared issuer).
+    const { code, verifier } = await freshCode({ url: a.base }, issuer)
     const first = await token(a.base, {
       grant_type: 'authorization_code',
-      code: back.searchParams.get('code')!,
+      code,
       code_verifier: verifier,
       redirect_uri: PUBLIC_REDIRECT,
       client_id: 'public-app',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { MCP_RESOURCE, PUBLIC_REDIRECT, type TestServer } from '../helpers.ts'
+import { MCP_RESOURCE, PUBLIC_REDIRECT } from '../helpers.ts'
 
 /** A minimal browser: follows nothing by itself, keeps cookies. */
 export class Browser {
@@ -46,32 +46,58 @@ export function csrfOf(html: string): string {
   return match[1]!
 }
 
-/** Login + consent through the AS's forms; returns a fresh code and its verifier. */
-export async function freshCode(server: TestServer): Promise<{ code: string; verifier: string }> {
+/** A PKCE pair (RFC 7636, S256). */
+export function pkce(): { verifier: string; challenge: string } {
   const verifier = randomBytes(32).toString('base64url')
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') }
+}
+
+/** The authorization request of the static `public-app` client (`extra` overrides). */
+export function authorizeUrl(
+  challenge: string | undefined,
+  extra: Record<string, string> = {},
+): string {
+  const params = new URLSearchParams({
+    client_id: 'public-app',
+    response_type: 'code',
+    redirect_uri: PUBLIC_REDIRECT,
+    scope: 'read',
+    resource: MCP_RESOURCE,
+    state: 'st-1',
+    ...extra,
+  })
+  if (challenge) {
+    params.set('code_challenge', challenge)
+    params.set('code_challenge_method', extra.code_challenge_method ?? 'S256')
+  }
+  return `/oauth/authorize?${params}`
+}
+
+/**
+ * Login + consent through the AS's forms at `server.url`; returns a fresh code and its
+ * verifier. The AS's redirects name its issuer, which differs from `server.url` behind a
+ * proxy or for one of several instances: those locations are followed at `server.url`.
+ */
+export async function freshCode(
+  server: { url: string },
+  issuer = server.url,
+): Promise<{ code: string; verifier: string }> {
+  const { verifier, challenge } = pkce()
   const browser = new Browser(server.url)
-  const start = await browser.request(
-    `/oauth/authorize?${new URLSearchParams({
-      client_id: 'public-app',
-      response_type: 'code',
-      redirect_uri: PUBLIC_REDIRECT,
-      scope: 'read',
-      resource: MCP_RESOURCE,
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    })}`,
-  )
-  const login = await browser.request(start.location!)
-  const signedIn = await browser.request(`${start.location!}/login`, {
+  const at = (location: string): string =>
+    location.startsWith(issuer) ? location.slice(issuer.length) : location
+  const start = await browser.request(authorizeUrl(challenge))
+  const login = await browser.request(at(start.location!))
+  const signedIn = await browser.request(`${at(start.location!)}/login`, {
     method: 'POST',
     form: { csrf: csrfOf(login.text), username: 'demo', password: 'demo-password' },
   })
-  const resumed = await browser.request(signedIn.location!)
-  const consent = await browser.request(resumed.location!)
-  const allowed = await browser.request(`${resumed.location!}/confirm`, {
+  const resumed = await browser.request(at(signedIn.location!))
+  const consent = await browser.request(at(resumed.location!))
+  const allowed = await browser.request(`${at(resumed.location!)}/confirm`, {
     method: 'POST',
     form: { csrf: csrfOf(consent.text) },
   })
-  const back = new URL((await browser.request(allowed.location!)).location!)
+  const back = new URL((await browser.request(at(allowed.location!))).location!)
   return { code: back.searchParams.get('code')!, verifier }
 }
