@@ -32,8 +32,10 @@ import {
 import { decodeJwt, exportJWK, generateKeyPair } from 'jose'
 import {
   childEnv,
+  envNumber,
   freePort,
   LoadGenerator,
+  QUICK,
   type Measured,
   roundRun,
   roundSpread,
@@ -46,15 +48,10 @@ import type { LoadSpec } from './rs/load.ts'
 import { machineInfo, round, type Spread, spread } from './stats.ts'
 import type { ExchangeBenchResult, ExchangeVariant, ExchangeVariantId } from './types.ts'
 
-const QUICK = process.env.BENCH_QUICK === '1'
-const num = (name: string, fallback: number): number => {
-  const value = Number(process.env[name])
-  return Number.isFinite(value) && value > 0 ? value : fallback
-}
-const CONNECTIONS = num('BENCH_EXCHANGE_CONNECTIONS', 8)
-const COUNT = num('BENCH_EXCHANGE_COUNT', QUICK ? 60 : 3000)
-const WARMUP = num('BENCH_EXCHANGE_WARMUP', QUICK ? 20 : 500)
-const REPEATS = num('BENCH_EXCHANGE_REPEATS', 3)
+const CONNECTIONS = envNumber('BENCH_EXCHANGE_CONNECTIONS', 8)
+const COUNT = envNumber('BENCH_EXCHANGE_COUNT', QUICK ? 60 : 3000)
+const WARMUP = envNumber('BENCH_EXCHANGE_WARMUP', QUICK ? 20 : 500)
+const REPEATS = envNumber('BENCH_EXCHANGE_REPEATS', 3)
 const OUT = resolve(
   process.env.BENCH_JSON_OUT ?? resolve(import.meta.dirname, '..', 'results', 'exchange.json'),
 )

@@ -12,6 +12,15 @@ import { join, resolve } from 'node:path'
 import type { LoadResult, LoadSpec } from './rs/load.ts'
 import { round, type Spread } from './stats.ts'
 
+/** `BENCH_QUICK=1`: the few-seconds smoke that `pnpm test` runs. */
+export const QUICK = process.env.BENCH_QUICK === '1'
+
+/** A positive number from the environment, else `fallback` (the pinned bench settings). */
+export function envNumber(name: string, fallback: number): number {
+  const value = Number(process.env[name])
+  return Number.isFinite(value) && value > 0 ? value : fallback
+}
+
 /** Environment of forked bench processes: Node's compile cache shortens later start-ups. */
 export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {

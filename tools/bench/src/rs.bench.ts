@@ -21,8 +21,10 @@ import { calculateJwkThumbprint } from '@dauth/protocol'
 import { exportJWK, generateKeyPair } from 'jose'
 import {
   childEnv,
+  envNumber,
   freePort,
   LoadGenerator,
+  QUICK,
   type Measured,
   nextMessage,
   roundRun,
@@ -38,20 +40,15 @@ import type { ServerMode } from './rs/server.ts'
 import type { CurvePoint, RsBenchResult, VariantId, VariantResult } from './rs/types.ts'
 import { aimAtLeast, machineInfo, round, type Spread, spread } from './stats.ts'
 
-const QUICK = process.env.BENCH_QUICK === '1'
-const num = (name: string, fallback: number): number => {
-  const value = Number(process.env[name])
-  return Number.isFinite(value) && value > 0 ? value : fallback
-}
-const CONNECTIONS = num('BENCH_RS_CONNECTIONS', 16)
-const COUNT = num('BENCH_RS_COUNT', QUICK ? 100 : 3000)
-const WARMUP = num('BENCH_RS_WARMUP', QUICK ? 50 : 1000)
-const REPEATS = num('BENCH_RS_REPEATS', 3)
+const CONNECTIONS = envNumber('BENCH_RS_CONNECTIONS', 16)
+const COUNT = envNumber('BENCH_RS_COUNT', QUICK ? 100 : 3000)
+const WARMUP = envNumber('BENCH_RS_WARMUP', QUICK ? 50 : 1000)
+const REPEATS = envNumber('BENCH_RS_REPEATS', 3)
 const CURVE = (process.env.BENCH_RS_CURVE ?? '1,4,16,64,256')
   .split(',')
   .map(Number)
   .filter((n) => Number.isInteger(n) && n > 0)
-const CURVE_COUNT = num('BENCH_RS_CURVE_COUNT', QUICK ? 64 : 1200)
+const CURVE_COUNT = envNumber('BENCH_RS_CURVE_COUNT', QUICK ? 64 : 1200)
 const OUT = resolve(
   process.env.BENCH_JSON_OUT ?? resolve(import.meta.dirname, '..', 'results', 'rs.json'),
 )
