@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { verifyAttestation } from '@dauth/protocol'
+import { issuerProblem } from '@dauth/protocol/env'
+import { parseResources } from '@dauth/as'
 
 /** One finding. `warn` does not fail the run; `fail` does. */
 export interface Finding {
@@ -144,28 +146,17 @@ function checkJsonFile(
     : fail(check, `${path}: ${problem}`, 'Fix that entry.')
 }
 
+/** The AS's own registry rules (parseResources), plus what a working deployment needs. */
 function validateRegistry(value: unknown): string | undefined {
-  const resources = (value as { resources?: unknown } | null)?.resources
-  if (!Array.isArray(resources) || resources.length === 0) return 'no "resources" list'
-  for (const [index, entry] of resources.entries()) {
-    const r = entry as Record<string, unknown> | null
-    if (typeof r?.resource !== 'string') return `resources[${index}] has no "resource" URL`
-    try {
-      const url = new URL(r.resource)
-      if (url.hash !== '' || url.search !== '')
-        return `${r.resource} has a query or fragment (RFC 8707 forbids it)`
-    } catch {
-      return `resources[${index}].resource is not a URL`
-    }
-    if (!Array.isArray(r.scopes) || !r.scopes.every((s) => typeof s === 'string')) {
-      return `${r.resource} has no "scopes" list`
-    }
+  let resources
+  try {
+    resources = parseResources(value)
+  } catch (error) {
+    return error instanceof Error ? error.message : 'not a resource registry'
   }
-  return undefined
-}
-
-async function withTimeout<T>(ms: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  return run(AbortSignal.timeout(ms))
+  if (resources.length === 0) return 'no "resources" list'
+  const scopeless = resources.find((r) => r.scopes.length === 0)
+  return scopeless === undefined ? undefined : `${scopeless.resource} has no "scopes" list`
 }
 
 /** Runs every check and returns the findings, in order. */
@@ -203,14 +194,11 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
     'the authorization server',
   )
   findings.push(issuer.finding)
-  if (issuer.url && (issuer.url.pathname !== '/' || issuer.url.search !== '')) {
-    findings.push(
-      fail(
-        'issuer',
-        'DAUTH_ISSUER has a path or query; the issuer is an origin here',
-        'Use scheme://host[:port] only.',
-      ),
-    )
+  // The services' own issuer rule (origin only, no trailing slash…), when the scheme check
+  // above has not already failed it.
+  const issuerRule = issuerProblem(env.DAUTH_ISSUER ?? 'http://localhost:4000')
+  if (issuerRule !== undefined && issuer.finding.status !== 'fail') {
+    findings.push(fail('issuer', `DAUTH_ISSUER ${issuerRule}`, 'Use scheme://host[:port] only.'))
   }
   const mcp = checkUrl(
     'mcp_url',
@@ -319,9 +307,9 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
   if (issuer.url) {
     const origin = issuer.url.origin
     try {
-      const response = await withTimeout(timeoutMs, (signal) =>
-        fetchImpl(`${origin}/.well-known/oauth-authorization-server`, { signal }),
-      )
+      const response = await fetchImpl(`${origin}/.well-known/oauth-authorization-server`, {
+        signal: AbortSignal.timeout(timeoutMs),
+      })
       const metadata = (await response.json()) as Record<string, unknown>
       if (response.status !== 200 || metadata.issuer !== origin) {
         findings.push(
@@ -353,7 +341,7 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
   if (mcp.url && issuer.url) {
     const prmUrl = `${mcp.url.origin}/.well-known/oauth-protected-resource${mcp.url.pathname === '/' ? '' : mcp.url.pathname}`
     try {
-      const response = await withTimeout(timeoutMs, (signal) => fetchImpl(prmUrl, { signal }))
+      const response = await fetchImpl(prmUrl, { signal: AbortSignal.timeout(timeoutMs) })
       const prm = (await response.json()) as { resource?: unknown; authorization_servers?: unknown }
       if (response.status !== 200 || prm.resource !== mcp.url.href) {
         findings.push(
@@ -409,9 +397,9 @@ async function checkAttestation(
   }
   const nonce = randomBytes(24).toString('base64url')
   try {
-    const response = await withTimeout(timeoutMs, (signal) =>
-      fetchImpl(`${origin}/enclave/attestation?nonce=${nonce}`, { signal }),
-    )
+    const response = await fetchImpl(`${origin}/enclave/attestation?nonce=${nonce}`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    })
     const body = (await response.json()) as { attestation?: unknown }
     if (response.status !== 200 || typeof body.attestation !== 'string') {
       return fail(

@@ -1,7 +1,7 @@
 // `dauth` as an operator runs it: a child process with the services' environment, against a
 // real stack (doctor, enclave keys) and an embedded AS store (accounts).
 import assert from 'node:assert/strict'
-import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises'
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -72,6 +72,32 @@ describe('accounts on the embedded store', () => {
     assert.match(run.stderr, /^dauth: DAUTH_AS_PORT: must be a port number/m)
     assert.match(run.stderr, /^dauth: DATABASE_URL: /m)
     assert.ok(!run.stderr.includes('s3cret-pw'))
+  })
+
+  test("doctor --offline: the AS's own issuer and registry rules", async () => {
+    await writeFile(
+      join(stateDir, 'resources.json'),
+      JSON.stringify({ resources: [{ resource: 'https://mcp.example.com/mcp?x=1', scopes: [] }] }),
+    )
+    const run = await dauth(['doctor', '--offline'], {
+      DAUTH_STATE_DIR: stateDir,
+      DAUTH_ISSUER: 'https://auth.example.com/tenant',
+      DAUTH_MCP_URL: 'https://mcp.example.com/mcp',
+    })
+    assert.equal(run.code, 1)
+    const lines = run.stdout.split('\n')
+    assert.ok(
+      lines.includes(
+        'FAIL issuer: DAUTH_ISSUER must be an origin URL without path, query or fragment',
+      ),
+      run.stdout,
+    )
+    assert.ok(
+      lines.includes(
+        `FAIL resource_registry: ${join(stateDir, 'resources.json')}: resources[0].resource must be an absolute URL without query or fragment`,
+      ),
+      run.stdout,
+    )
   })
 
   test('an unknown command is refused with usage, exit 1', async () => {
