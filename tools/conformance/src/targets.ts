@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { freePort, startStack } from '@dauth/devkit'
+import { freePort, startStack, stopProcess } from '@dauth/devkit'
 import type { PlannedScenario } from './plan.ts'
 import type { Role } from './requirements.ts'
 
@@ -60,15 +59,6 @@ function waitForLine(child: ChildProcess, match: (line: string) => boolean): Pro
     })
     child.once('exit', onExit)
   })
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = once(child, 'exit')
-  child.kill('SIGTERM')
-  const force = setTimeout(() => child.kill('SIGKILL'), 5000)
-  await exited
-  clearTimeout(force)
 }
 
 export const ROLE_TARGETS: RoleTargets = {

@@ -7,7 +7,7 @@ export {
   ensureDevState,
 } from './devState.ts'
 export type { DevStateOptions, DevStatePaths, RegistryResource } from './devState.ts'
-export { runNodeScript, type ScriptRun } from './process.ts'
+export { runNodeScript, type ScriptRun, stopProcess } from './process.ts'
 export { freePort, REPO_ROOT, startStack } from './stack.ts'
 export type { ServiceInstance, ServiceName, Stack, StackOptions } from './stack.ts'
 export { runDemoFlow } from './demoFlow.ts'

@@ -1,7 +1,7 @@
 // Runs a Node script the way an operator would, for tests of entry points and CLIs: a child
 // process with only the environment given (plus PATH), optional standard input, and its exit
 // code and output collected.
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 
 /** What a script run printed and how it ended. */
 export interface ScriptRun {
@@ -32,4 +32,14 @@ export function runNodeScript(
     child.on('close', (code) => resolve({ code, stdout, stderr }))
     child.stdin.end(options.input ?? '')
   })
+}
+
+/** Stops a child: SIGTERM, then SIGKILL if it has not exited after 5 s; resolves on exit. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
 }

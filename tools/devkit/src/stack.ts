@@ -6,6 +6,7 @@ import { createServer } from 'node:net'
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { type DevStatePaths, ensureDevState, type RegistryResource } from './devState.ts'
+import { stopProcess } from './process.ts'
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..')
 
@@ -355,13 +356,4 @@ async function probe(url: string, caPem?: string, hostHeader?: string): Promise<
     req.on('timeout', () => req.destroy(new Error('timeout')))
     req.end()
   })
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise<void>((r) => child.once('exit', () => r()))
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-  await exited
-  clearTimeout(timer)
 }
