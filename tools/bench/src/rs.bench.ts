@@ -10,7 +10,8 @@
  * instances (two processes, two ports, the load generator spreading connections) vs one.
  * Run: pnpm --filter @dauth/bench bench:rs   (BENCH_QUICK=1 for a smoke run)
  * Env: BENCH_QUICK, BENCH_JSON_OUT, BENCH_RS_CONNECTIONS, BENCH_RS_COUNT, BENCH_RS_WARMUP,
- *      BENCH_RS_REPEATS, BENCH_RS_CURVE (e.g. "1,4,16,64,256"), BENCH_RS_CURVE_COUNT.
+ *      BENCH_RS_REPEATS, BENCH_RS_CURVE (e.g. "1,4,16,64,256"), BENCH_RS_CURVE_COUNT,
+ *      BENCH_RS_CPU_PROF (a directory for the A/B/C servers' V8 CPU profiles).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -49,6 +50,8 @@ const CURVE = (process.env.BENCH_RS_CURVE ?? '1,4,16,64,256')
   .map(Number)
   .filter((n) => Number.isInteger(n) && n > 0)
 const CURVE_COUNT = envNumber('BENCH_RS_CURVE_COUNT', QUICK ? 64 : 1200)
+/** A directory: each variant's server writes a V8 CPU profile under <dir>/<mode>/ on exit. */
+const CPU_PROF = process.env.BENCH_RS_CPU_PROF ? resolve(process.env.BENCH_RS_CPU_PROF) : undefined
 const OUT = resolve(
   process.env.BENCH_JSON_OUT ?? resolve(import.meta.dirname, '..', 'results', 'rs.json'),
 )
@@ -82,6 +85,7 @@ interface ServerProcess {
 
 async function startServer(mode: ServerMode, issuer: string): Promise<ServerProcess> {
   const child = fork(resolve(import.meta.dirname, 'rs', 'server.ts'), [], {
+    execArgv: CPU_PROF ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${CPU_PROF}/${mode}`] : process.execArgv,
     env: childEnv({ BENCH_RS_MODE: mode, BENCH_RS_ISSUER: issuer }),
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   })
