@@ -9,12 +9,15 @@
  * @module
  */
 import { resolve } from 'node:path'
-import { Command, CommanderError } from 'commander'
+import { Command, CommanderError, Option } from 'commander'
 import { configFromEnv, parseResources } from '@dauth/as'
 import {
   createAccount,
+  type ConnectionStatus,
   issueInitialAccessToken,
+  listConnections,
   openStorage,
+  revokeConnection,
   rotateSigningKeys,
 } from '@dauth/as/admin'
 import {
@@ -125,6 +128,42 @@ export function buildProgram(): Command {
         throw new UsageError(`cannot read the registry ${file}`)
       }
       print(parseResources(JSON.parse(text)))
+    })
+
+  const connections = program
+    .command('connections')
+    .description("Users' stored credentials (the vault): metadata only, never the envelope")
+  connections
+    .command('list')
+    .description(
+      'List connections of every owner, oldest first: id, handle, owner, name, provider, status, created_at',
+    )
+    .option('--owner <subject>', "only this owner's connections (the `sub` of the owner)")
+    .addOption(
+      new Option('--status <status>', 'only connections in this state').choices([
+        'pending',
+        'active',
+        'revoked',
+      ]),
+    )
+    .action(async (options: { owner?: string; status?: ConnectionStatus }) => {
+      const filter = {
+        ...(options.owner !== undefined ? { ownerSub: options.owner } : {}),
+        ...(options.status !== undefined ? { status: options.status } : {}),
+      }
+      print(await withAsStorage((s) => listConnections(s.connections, filter)))
+    })
+  connections
+    .command('revoke')
+    .description(
+      "Revoke a connection as its owner's DELETE /connections/:id does: the enclave can no longer fetch its envelope",
+    )
+    .argument('<id>', 'connection id (conn_…) or handle (hdl_…)')
+    .action(async (id: string) => {
+      const result = await withAsStorage((s) => revokeConnection(s.connections, id))
+      if (!result.ok)
+        throw new UsageError(`no connection has the id or handle ${JSON.stringify(id)}`)
+      print({ ...result.connection, previous_status: result.previousStatus })
     })
 
   const keys = program.command('keys').description('Signing keys (AS) and sealing keys (enclave)')

@@ -1,7 +1,7 @@
 // `dauth` as an operator runs it: a child process with the services' environment, against a
 // real stack (doctor, enclave keys) and an embedded AS store (accounts).
 import assert from 'node:assert/strict'
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -29,6 +29,20 @@ test('every command and group has a description and --help', () => {
     assert.notEqual(command.description(), '', `dauth ${path.join(' ')} has no description`)
     assert.match(command.helpInformation(), /^Usage: dauth/)
   }
+})
+
+test('docs/reference/cli.md lists every command, and no command that does not exist', async () => {
+  const leaves = (command: Command, path: string[]): string[] =>
+    command.commands.length === 0
+      ? [path.join(' ')]
+      : command.commands.flatMap((c) => leaves(c, [...path, c.name()]))
+  const commands = leaves(buildProgram(), []).sort()
+  const doc = await readFile(join(import.meta.dirname, '../../../docs/reference/cli.md'), 'utf8')
+  // First cell of each table row: `dauth <words> [<args>] [--options]`.
+  const documented = [...doc.matchAll(/^\| `dauth ([a-z -]+?)(?: [<[][^`]*)?` +\|/gm)]
+    .map((m) => m[1]!.trim())
+    .sort()
+  assert.deepEqual(documented, commands)
 })
 
 describe('accounts on the embedded store', () => {
