@@ -29,6 +29,7 @@ import {
 import { readFile } from 'node:fs/promises'
 import { ConfigError, EX_CONFIG } from '@dauth/protocol/env'
 import { renderFindings, runDoctor } from './doctor.ts'
+import { initStateDir } from './init.ts'
 
 const env = process.env
 const stateDir = (): string => resolve(env.DAUTH_STATE_DIR ?? '.dauth')
@@ -66,7 +67,7 @@ async function withAsStorage<T>(
 export function buildProgram(): Command {
   const program = new Command('dauth')
     .description(
-      'Operate a DAuth deployment: accounts, clients, resources, keys, and a configuration check.',
+      'Operate a DAuth deployment: state folder, accounts, clients, resources, connections, keys, and a configuration check.',
     )
     .showHelpAfterError()
 
@@ -78,6 +79,40 @@ export function buildProgram(): Command {
       const findings = await runDoctor({ env, offline: options.offline === true })
       process.stdout.write(renderFindings(findings))
       if (findings.some((f) => f.status === 'fail')) process.exitCode = 1
+    })
+
+  program
+    .command('init')
+    .description(
+      'Create what is missing of the state folder for DAUTH_ISSUER and DAUTH_MCP_URL: client keys and secrets, clients.json, resources.json (existing files are kept)',
+    )
+    .option(
+      '--connections <names>',
+      "comma-separated connection names of the MCP server's resource",
+      'demo',
+    )
+    .action(async (options: { connections: string }) => {
+      if (!env.DAUTH_ISSUER || !env.DAUTH_MCP_URL)
+        throw new UsageError(
+          'set DAUTH_ISSUER (the public https origin of the AS) and DAUTH_MCP_URL (the MCP server URL) first',
+        )
+      // The AS's own schema checks the issuer (ConfigError: one line, exit 78).
+      const issuer = configFromEnv(env).issuer ?? env.DAUTH_ISSUER
+      const connections = options.connections.split(',').filter((n) => n !== '')
+      let report
+      try {
+        report = await initStateDir({
+          stateDir: stateDir(),
+          issuer,
+          mcpUrl: env.DAUTH_MCP_URL,
+          connections,
+        })
+      } catch (error) {
+        // parseResources' messages name the field, never a secret.
+        if (error instanceof TypeError) throw new UsageError(error.message)
+        throw error
+      }
+      print({ state_dir: stateDir(), files: report })
     })
 
   const users = program.command('users').description('Local accounts of the login page')
