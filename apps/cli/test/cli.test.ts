@@ -114,6 +114,39 @@ describe('accounts on the embedded store', () => {
     )
   })
 
+  test("doctor --offline: the enclave listen address, by the enclave's own rules", async () => {
+    const line = async (vars: Record<string, string>): Promise<[number | null, string]> => {
+      const run = await dauth(['doctor', '--offline'], { DAUTH_STATE_DIR: stateDir, ...vars })
+      const found = run.stdout.split('\n').filter((l) => l.includes(' enclave_listen: '))
+      assert.equal(found.length, 1, run.stdout)
+      return [run.code, found[0]!]
+    }
+    assert.deepEqual(await line({ DAUTH_ENCLAVE_HOST: 'enclave.internal' }), [
+      1,
+      'FAIL enclave_listen: DAUTH_ENCLAVE_HOST: must be an IP address, e.g. 127.0.0.1, 0.0.0.0 or ::, got "enclave.internal"',
+    ])
+    assert.deepEqual(await line({ DAUTH_ENCLAVE_HOST: '0.0.0.0' }), [
+      1,
+      'FAIL enclave_listen: DAUTH_ENCLAVE_URL: must be set when DAUTH_ENCLAVE_HOST is 0.0.0.0 (the URL the AS and the MCP servers reach the enclave at)',
+    ])
+    const [, plain] = await line({
+      DAUTH_ENCLAVE_HOST: '0.0.0.0',
+      DAUTH_ENCLAVE_URL: 'http://enclave:4200',
+    })
+    assert.equal(
+      plain,
+      'WARN enclave_listen: the enclave listens on 0.0.0.0 and serves plain HTTP: dispatch requests and upstream answers cross the network in clear',
+    )
+    assert.deepEqual(
+      (await line({ DAUTH_ENCLAVE_HOST: '::', DAUTH_ENCLAVE_URL: 'https://enclave.internal' }))[1],
+      'ok   enclave_listen: ::, behind TLS (DAUTH_ENCLAVE_URL is https)',
+    )
+    assert.deepEqual(
+      (await line({ DAUTH_ENCLAVE_HOST: '127.0.0.1' }))[1],
+      'ok   enclave_listen: 127.0.0.1 (loopback only)',
+    )
+  })
+
   test('an unknown command is refused with usage, exit 1', async () => {
     const run = await dauth(['userz'], {})
     assert.equal(run.code, 1)
