@@ -205,9 +205,23 @@ export function buildProgram(): Command {
   keys
     .command('rotate-signing')
     .description(
-      'New ES256 signing key; tokens signed by the old one verify until it is retired (restart the AS)',
+      'New ES256 signing key, published at once; it signs from --activate-after on (running AS instances reload within DAUTH_AS_KEYS_RELOAD_SECONDS); tokens signed by older keys verify until they leave the set',
     )
-    .action(async () => print({ kid: await withAsStorage((s) => rotateSigningKeys(s.meta)) }))
+    .option(
+      '--activate-after <seconds>',
+      'publish the key now, sign with it only after this many seconds (several instances or caching resource servers: longer than their reload and JWKS cache times)',
+      '0',
+    )
+    .action(async (options: { activateAfter: string }) => {
+      const seconds = Number(options.activateAfter)
+      if (!/^\d+$/.test(options.activateAfter) || !Number.isSafeInteger(seconds))
+        throw new UsageError('--activate-after must be a whole number of seconds, 0 or more')
+      const kid = await withAsStorage((s) =>
+        rotateSigningKeys(s.meta, { activateAfterSeconds: seconds }),
+      )
+      // The instances start signing with it at their first key reload after this time.
+      print({ kid, activates_at: Math.floor(Date.now() / 1000) + seconds })
+    })
   keys
     .command('rotate-enclave')
     .description('New current sealing key; envelopes sealed to older kids still open until retired')

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { runNodeScript, type ScriptRun, type Stack, startStack } from '@dauth/devkit'
 import type { Command } from 'commander'
+import { openStorage } from '@dauth/as/admin'
 import { buildProgram } from '../src/main.ts'
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'main.ts')
@@ -70,6 +71,33 @@ describe('accounts on the embedded store', () => {
     const bad = await dauth(['users', 'create', 'Alice!'], env, 'a-long-password\n')
     assert.equal(bad.code, 1)
     assert.match(bad.stderr, /^dauth: the username must be/)
+  })
+
+  test('keys rotate-signing: a staged key with its activation time; a bad delay is refused', async () => {
+    const env = { DAUTH_STATE_DIR: stateDir }
+    const bad = await dauth(['keys', 'rotate-signing', '--activate-after', '-5'], env)
+    assert.deepEqual(
+      [bad.code, bad.stderr],
+      [1, 'dauth: --activate-after must be a whole number of seconds, 0 or more\n'],
+    )
+    const startedAt = Math.floor(Date.now() / 1000)
+    const run = await dauth(['keys', 'rotate-signing', '--activate-after', '120'], env)
+    assert.equal(run.code, 0, run.stderr)
+    const out = JSON.parse(run.stdout) as { kid: string; activates_at: number }
+    assert.deepEqual(Object.keys(out), ['kid', 'activates_at'])
+    assert.ok(out.activates_at >= startedAt + 120 && out.activates_at <= startedAt + 180)
+    // The stored set: the new key first, staged until that time (the AS reads the same row).
+    const storage = await openStorage({ stateDir, enclaveUrl: 'http://127.0.0.1:4200' })
+    try {
+      const stored = JSON.parse(await storage.meta.getOrCreate('signing_jwks', () => '')) as {
+        keys: { kid?: string }[]
+        activation?: Record<string, number>
+      }
+      assert.equal(stored.keys[0]?.kid, out.kid)
+      assert.deepEqual(stored.activation, { [out.kid]: out.activates_at })
+    } finally {
+      await storage.close()
+    }
   })
 
   test('a bad service variable: the schema message, exit 78, no secret', async () => {
