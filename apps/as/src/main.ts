@@ -9,7 +9,17 @@ try {
 } catch (error) {
   exitOnConfigError(error)
 }
-const server = await startAuthorizationServer(config)
+let server: Awaited<ReturnType<typeof startAuthorizationServer>>
+try {
+  server = await startAuthorizationServer(config)
+} catch (error) {
+  // One line an operator can act on instead of a stack trace (storage and migration errors
+  // name what failed, never a connection string or a secret).
+  process.stderr.write(
+    `dauth-as: could not start: ${error instanceof Error ? error.message : String(error)}\n`,
+  )
+  process.exit(1)
+}
 
 let closing = false
 const shutdown = (): void => {

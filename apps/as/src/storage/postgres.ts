@@ -1,5 +1,6 @@
 import pg from 'pg'
 import type { ReplayStore } from '@dauth/protocol'
+import { applyMigrations } from './migrations.ts'
 import type {
   AccountRecord,
   AccountStore,
@@ -15,25 +16,6 @@ import type {
   Storage,
 } from './types.ts'
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS dauth_oidc_models (
-  model TEXT NOT NULL, id TEXT NOT NULL, payload JSONB NOT NULL,
-  grant_id TEXT, user_code TEXT, uid TEXT, expires_at BIGINT,
-  PRIMARY KEY (model, id));
-CREATE INDEX IF NOT EXISTS dauth_oidc_models_grant ON dauth_oidc_models (grant_id);
-CREATE INDEX IF NOT EXISTS dauth_oidc_models_uid ON dauth_oidc_models (model, uid);
-CREATE INDEX IF NOT EXISTS dauth_oidc_models_user_code ON dauth_oidc_models (model, user_code);
-CREATE TABLE IF NOT EXISTS dauth_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS dauth_replay (key TEXT PRIMARY KEY, expires_at BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS dauth_connections (
-  id TEXT PRIMARY KEY, owner_iss TEXT NOT NULL, owner_sub TEXT NOT NULL,
-  name TEXT NOT NULL, provider TEXT NOT NULL, status TEXT NOT NULL,
-  upload_nonce TEXT NOT NULL, upload_expires_at BIGINT NOT NULL,
-  handle TEXT UNIQUE, envelope TEXT, created_at BIGINT NOT NULL);
-CREATE INDEX IF NOT EXISTS dauth_connections_owner ON dauth_connections (owner_iss, owner_sub);
-CREATE TABLE IF NOT EXISTS dauth_accounts (
-  id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL);
-`
 /** Arbitrary constant for the schema-creation advisory lock (several instances may start at once). */
 const SCHEMA_LOCK = 715_220_431
 
@@ -104,7 +86,7 @@ export class PostgresStorage implements Storage {
   readonly replay: ReplayStore
   readonly #pool: pg.Pool
 
-  /** Connects and creates the schema if needed. */
+  /** Connects and applies the schema migrations it has not recorded yet (see migrations.ts). */
   static async connect(url: string): Promise<PostgresStorage> {
     const pool = new pg.Pool({
       connectionString: url,
@@ -123,7 +105,7 @@ export class PostgresStorage implements Storage {
     try {
       await client.query('BEGIN')
       await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK])
-      await client.query(SCHEMA)
+      await applyMigrations(client)
       await client.query('COMMIT')
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined)

@@ -1,12 +1,16 @@
--- DAuth authorization server: PostgreSQL schema, version 1.
+-- DAuth authorization server: PostgreSQL schema, migration 0001_init.
 --
--- The exact schema the AS creates on start (apps/as/src/storage/postgres.ts, under a
--- transaction-scoped advisory lock so that several instances may start at once).
--- Every statement is IF NOT EXISTS: applying this file before or after the AS's first start
--- is harmless, so operators who must run DDL out of band (a migration role, a review step)
--- can apply it with `psql -v ON_ERROR_STOP=1 -1 -f 0001_init.sql` and let the AS run with a
--- role that only reads and writes. infra/test/migrations.test.ts checks that this file and
--- the AS produce the same tables, columns, constraints and indexes.
+-- The AS applies the files of this folder it has not recorded yet, in name order, on start
+-- (one transaction, under an advisory lock, so several instances may start at once); when
+-- every file is recorded it runs no DDL at all, so a role that only reads and writes can run
+-- it. Operators who apply DDL out of band run each file with
+--   psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -1 -f apps/as/migrations/postgres/0001_init.sql
+-- Each file records itself in dauth_schema_migrations (last statement), so that the AS sees
+-- it as applied. Statements are IF NOT EXISTS: databases created before the migrations table
+-- existed (the AS created the same tables itself) adopt this file as a no-op.
+
+CREATE TABLE IF NOT EXISTS dauth_schema_migrations (
+  version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL);
 
 CREATE TABLE IF NOT EXISTS dauth_oidc_models (
   model TEXT NOT NULL, id TEXT NOT NULL, payload JSONB NOT NULL,
@@ -25,3 +29,7 @@ CREATE TABLE IF NOT EXISTS dauth_connections (
 CREATE INDEX IF NOT EXISTS dauth_connections_owner ON dauth_connections (owner_iss, owner_sub);
 CREATE TABLE IF NOT EXISTS dauth_accounts (
   id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL);
+
+INSERT INTO dauth_schema_migrations (version, applied_at)
+  VALUES ('0001_init', EXTRACT(EPOCH FROM now())::BIGINT)
+  ON CONFLICT (version) DO NOTHING;
