@@ -159,9 +159,16 @@ function connectionsSuite(backend: 'sqlite' | 'postgres'): void {
       f = { stack, env, flow }
     })
     after(async () => {
-      await f?.stack.stop()
-      await database?.drop()
-      await rm(stateDir, { recursive: true, force: true })
+      // Each clean-up runs even when one before it fails: never leave a database behind.
+      try {
+        await f?.stack.stop()
+      } finally {
+        try {
+          await database?.drop()
+        } finally {
+          await rm(stateDir, { recursive: true, force: true })
+        }
+      }
     })
 
     test('list shows metadata only; revoke is refused by the running AS and enclave afterwards', async () => {
