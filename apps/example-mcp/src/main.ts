@@ -1,10 +1,11 @@
 /**
  * Process entry point: `node apps/example-mcp/src/main.ts`. Env (wire.md): DAUTH_ISSUER,
  * DAUTH_MCP_URL, DAUTH_MCP_PORT, DAUTH_ENCLAVE_URL, DAUTH_MCP_CLIENT_FILE, DAUTH_STATE_DIR,
- * REDIS_URL. Logs pino JSON lines; closes cleanly on SIGINT/SIGTERM.
+ * REDIS_URL, DAUTH_MCP_METRICS_TOKEN. Logs pino JSON lines; closes cleanly on SIGINT/SIGTERM.
  *
  * @module
  */
+import { currentRequestId } from '@dauth/mcp-server'
 import { exitOnConfigError } from '@dauth/protocol/env'
 import { pino } from 'pino'
 import { type ExampleMcpEnv, exampleMcpConfigFromEnv } from './env.ts'
@@ -28,9 +29,13 @@ const mcp = await startExampleMcp({
   enclaveUrl: config.enclaveUrl,
   ...(client ? { client } : {}),
   ...(config.redisUrl !== undefined ? { redisUrl: config.redisUrl } : {}),
+  ...(config.metricsToken !== undefined ? { metricsToken: config.metricsToken } : {}),
+  log,
   onAuthFailure: (failure) => {
     // A request without a token is the normal start of discovery: not worth a line.
-    if (failure.reason !== 'missing_token') log.info({ failure }, 'authorization refused')
+    if (failure.reason !== 'missing_token') {
+      log.info({ reqId: currentRequestId(), failure }, 'authorization refused')
+    }
   },
 })
 log.info({ url: mcp.url }, 'listening')

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { pino } from 'pino'
 import { type ExampleMcp, startExampleMcp } from '../src/index.ts'
 
 function listen(server: Server): Promise<string> {
@@ -40,6 +41,11 @@ describe('example MCP server', () => {
   let enclaveUrl: string
   let mcp: ExampleMcp
   const dispatched: unknown[] = []
+  const logLines: string[] = []
+  const log = pino(
+    { base: { service: 'example-mcp' } },
+    { write: (line: string) => logLines.push(line) },
+  )
   let enclaveAnswer: { status: number; body: unknown } = {
     status: 200,
     body: {
@@ -124,6 +130,8 @@ describe('example MCP server', () => {
       enclaveUrl,
       client: { client_id: 'dauth-example-mcp', client_secret: 'secret' },
       dpopRequired: false,
+      metricsToken: 'metrics-canary-token',
+      log,
     })
   })
   after(async () => {
@@ -247,6 +255,68 @@ describe('example MCP server', () => {
       ],
       isError: true,
     })
+  })
+
+  // Runs last: the counts are those of every call of this suite.
+  test('GET /metrics needs the metrics token and counts the calls above', async () => {
+    const metricsUrl = new URL('/metrics', mcp.url)
+    const refused = await fetch(metricsUrl)
+    assert.equal(refused.status, 401)
+    assert.equal(refused.headers.get('www-authenticate'), 'Bearer realm="metrics"')
+    assert.deepEqual(await refused.json(), {
+      error: 'invalid_token',
+      error_description: 'Metrics require the metrics token',
+    })
+    const wrong = await fetch(metricsUrl, {
+      headers: { authorization: 'Bearer metrics-canary-tokeX' },
+    })
+    assert.equal(wrong.status, 401)
+    const noToken = await fetch(mcp.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'trace-me-401' },
+      body: '{}',
+    })
+    assert.equal(noToken.status, 401)
+    assert.equal(noToken.headers.get('x-request-id'), 'trace-me-401')
+    const foreignOrigin = await fetch(mcp.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'http://evil.example' },
+      body: '{}',
+    })
+    assert.equal(foreignOrigin.status, 403)
+
+    const scraped = await fetch(metricsUrl, {
+      headers: { authorization: 'Bearer metrics-canary-token' },
+    })
+    assert.equal(scraped.status, 200)
+    assert.equal(scraped.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8')
+    const lines = new Set((await scraped.text()).split('\n'))
+    for (const line of [
+      // PRM, 2 lists, echo, whoami, 3 api_request, the refused api_request (a tool error)
+      'dauth_mcp_requests_total{outcome="ok"} 9',
+      'dauth_mcp_requests_total{outcome="unauthorized"} 1',
+      'dauth_mcp_requests_total{outcome="forbidden"} 1',
+      'dauth_mcp_auth_failures_total{reason="missing_token"} 1',
+      'dauth_mcp_tool_calls_total{tool="echo",outcome="success"} 1',
+      'dauth_mcp_tool_calls_total{tool="whoami",outcome="success"} 1',
+      'dauth_mcp_tool_calls_total{tool="api_request",outcome="success"} 1',
+      'dauth_mcp_tool_calls_total{tool="api_request",outcome="error"} 2',
+      'dauth_mcp_tool_calls_total{tool="api_request",outcome="insufficient_scope"} 1',
+      'dauth_mcp_dispatch_duration_seconds_count{outcome="success"} 2',
+      'dauth_mcp_dispatch_duration_seconds_count{outcome="failure"} 2',
+      'dauth_mcp_dispatch_failures_total{code="host_not_allowed"} 1',
+      'dauth_mcp_dispatch_failures_total{code="ERR_CONNECTION_UNAVAILABLE"} 1',
+    ]) {
+      assert.ok(lines.has(line), `missing: ${line}`)
+    }
+    const requestLine = logLines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((entry) => entry.reqId === 'trace-me-401')
+    assert.deepEqual(
+      { msg: requestLine?.msg, method: requestLine?.method, status: requestLine?.status },
+      { msg: 'request', method: 'POST', status: 401 },
+    )
+    assert.ok(!logLines.join('\n').includes('metrics-canary-token'))
   })
 })
 
