@@ -32,6 +32,7 @@ import {
 } from './accounts/rateLimit.ts'
 import { pinToIssuer } from './routes/pin.ts'
 import { AsMetrics } from './metrics.ts'
+import { genReqId, REQUEST_ID_HEADER } from './requestId.ts'
 import { timingSafeEqual } from 'node:crypto'
 
 /** A running authorization server. */
@@ -205,6 +206,9 @@ export async function startAuthorizationServer(
             ...(config.logStream ? { stream: config.logStream } : {}),
           },
     bodyLimit: BODY_LIMIT,
+    // X-Request-Id validated by genReqId (fastify's requestIdHeader would take any bytes).
+    requestIdHeader: false,
+    genReqId,
     trustProxy: false,
     // close() (SIGTERM) ends idle keep-alive sockets instead of waiting for their timeout.
     forceCloseConnections: 'idle',
@@ -220,6 +224,11 @@ export async function startAuthorizationServer(
   // their own urlencoded parser. Child scopes inherit this.
   app.removeContentTypeParser('text/plain')
   const metrics = new AsMetrics()
+  app.addHook('onRequest', (request, reply, done) => {
+    // On the raw response: oidc-provider's routes hijack the reply.
+    reply.raw.setHeader(REQUEST_ID_HEADER, request.id)
+    done()
+  })
   app.setErrorHandler((error, request, reply) => {
     metrics.failure(sendError(error, request, reply))
   })

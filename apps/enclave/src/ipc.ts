@@ -33,7 +33,15 @@ export interface MessageBatch<T> {
 
 export type LauncherToWorker =
   | { type: 'init'; init: WorkerInit }
-  | { type: 'dispatch'; id: number; authorization: string[]; dpop: string[]; body: string }
+  | {
+      type: 'dispatch'
+      id: number
+      authorization: string[]
+      dpop: string[]
+      body: string
+      /** `X-Request-Id` (validated by the launcher), forwarded on the envelope fetch */
+      requestId?: string
+    }
   | { type: 'replay-result'; id: number; outcome: ReplayOutcome }
   | {
       type: 'hook'

@@ -7,11 +7,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import {
-  type AuthFailure,
-  MCPServer,
-  type MCPServerObserver,
-} from '@dauth/mcp-server'
+import { type AuthFailure, MCPServer, type MCPServerObserver } from '@dauth/mcp-server'
 import { PrometheusObserver } from '@dauth/mcp-server/prometheus'
 import type { Logger } from 'pino'
 import { apiRequest, echo, whoami } from './tools.ts'

@@ -31,6 +31,7 @@ describe('Prometheus metrics', () => {
   let stop: () => Promise<void>
   const metrics = new PrometheusObserver()
   const requests: RequestEvent[] = []
+  const enclaveRequestIds: (string | string[] | undefined)[] = []
   // A second observer next to the metrics: a throwing one must not change any answer.
   const observer: MCPServerObserver = {
     request: (event) => {
@@ -54,6 +55,7 @@ describe('Prometheus metrics', () => {
       )
     }
     enclave = createServer((req, res) => {
+      enclaveRequestIds.push(req.headers['x-request-id'])
       void readAll(req).then((body) => {
         const handle = (JSON.parse(body) as { handle: string }).handle
         if (handle === 'hdl_gone') {
@@ -171,5 +173,23 @@ describe('Prometheus metrics', () => {
     assert.equal(requests.at(-1)?.requestId, id)
     const long = await callMcp(url, { headers: { 'x-request-id': 'a'.repeat(129) } })
     assert.match(long.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/)
+  })
+
+  test('forwards the request id to the token exchange and to the enclave', async () => {
+    as.tokenRequests.length = 0
+    enclaveRequestIds.length = 0
+    const token = await mintToken(as, url, { claims: { connections: { ok: 'hdl_ok' } } })
+    const answer = await callMcp(url, {
+      token,
+      headers: { 'x-request-id': 'hop-42' },
+      body: toolCall('fetch', { connection: 'ok' }),
+    })
+    assert.equal(answer.message?.result.content[0].text, 'ok')
+    assert.equal(answer.headers.get('x-request-id'), 'hop-42')
+    assert.deepEqual(
+      as.tokenRequests.map((r) => r.headers['x-request-id']),
+      ['hop-42'],
+    )
+    assert.deepEqual(enclaveRequestIds, ['hop-42'])
   })
 })

@@ -270,6 +270,7 @@ export class WorkerSupervisor {
     authorization: string[]
     dpop: string[]
     body: Buffer
+    requestId?: string
   }): Promise<DispatchResult> {
     if (!(await this.#waitReady(10_000))) return unavailable()
     const id = this.#nextId++
@@ -281,6 +282,7 @@ export class WorkerSupervisor {
         authorization: input.authorization,
         dpop: input.dpop,
         body: input.body.toString('base64'),
+        ...(input.requestId !== undefined ? { requestId: input.requestId } : {}),
       })
       if (!sent) {
         this.#pending.delete(id)

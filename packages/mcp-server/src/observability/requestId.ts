@@ -37,3 +37,9 @@ export function runInRequestScope<T>(scope: RequestScope, fn: () => T): T {
 export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId
 }
+
+/** Headers that carry the current request's id on an outbound hop (none outside a request). */
+export function requestIdHeaders(): Record<string, string> {
+  const requestId = currentRequestId()
+  return requestId === undefined ? {} : { [REQUEST_ID_HEADER]: requestId }
+}
