@@ -19,6 +19,10 @@ import {
   requestIdFrom,
   runInRequestScope,
 } from './requestId.ts'
+import { context, extractContext, inSpan, SpanKind, SpanStatusCode } from './tracing.ts'
+
+/** HTTP methods named as such in span names and attributes; any other is `_OTHER`. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'])
 
 function seconds(since: bigint): number {
   return Number(process.hrtime.bigint() - since) / 1e9
@@ -42,23 +46,34 @@ export class Instrumentation {
    * Serves one HTTP request inside its request scope: takes or generates its
    * `X-Request-Id`, echoes it on the answer and reports the outcome.
    */
-  async serve(request: Request, handle: () => Promise<Response>): Promise<Response> {
+  serve(request: Request, handle: () => Promise<Response>): Promise<Response> {
     const started = process.hrtime.bigint()
     const requestId = requestIdFrom(request.headers.get(REQUEST_ID_HEADER))
-    const response = await runInRequestScope({ requestId }, handle)
-    try {
-      response.headers.set(REQUEST_ID_HEADER, requestId)
-    } catch {
-      // immutable headers (a fetched Response passed through): answered without the echo
-    }
-    notify(this.#observer, 'request', {
-      requestId,
-      method: request.method,
-      status: response.status,
-      outcome: requestOutcome(response.status),
-      durationSeconds: seconds(started),
-    })
-    return response
+    const method = KNOWN_METHODS.has(request.method) ? request.method : '_OTHER'
+    return inSpan(
+      method,
+      SpanKind.SERVER,
+      extractContext(request.headers),
+      { 'http.request.method': method, 'dauth.request_id': requestId },
+      async (span) => {
+        const response = await runInRequestScope({ requestId }, handle)
+        try {
+          response.headers.set(REQUEST_ID_HEADER, requestId)
+        } catch {
+          // immutable headers (a fetched Response passed through): answered without the echo
+        }
+        span.setAttribute('http.response.status_code', response.status)
+        if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
+        notify(this.#observer, 'request', {
+          requestId,
+          method: request.method,
+          status: response.status,
+          outcome: requestOutcome(response.status),
+          durationSeconds: seconds(started),
+        })
+        return response
+      },
+    )
   }
 
   /** A refused request (its 401/403/503 answer is being built). */
@@ -87,10 +102,21 @@ export class Instrumentation {
   ): Promise<T> {
     const started = process.hrtime.bigint()
     let outcome: ToolCallOutcome = 'error'
+    const attributes = { 'mcp.method.name': 'tools/call', 'mcp.tool.name': tool }
     try {
-      const value = await run()
-      outcome = classify(value) ?? (isErrorResult(value) ? 'error' : 'success')
-      return value
+      return await inSpan(
+        `tools/call ${tool}`,
+        SpanKind.INTERNAL,
+        context.active(),
+        attributes,
+        async (span) => {
+          const value = await run()
+          outcome = classify(value) ?? (isErrorResult(value) ? 'error' : 'success')
+          span.setAttribute('dauth.tool.outcome', outcome)
+          if (outcome === 'error') span.setStatus({ code: SpanStatusCode.ERROR })
+          return value
+        },
+      )
     } finally {
       notify(this.#observer, 'toolCall', {
         requestId: currentRequestId(),
@@ -107,7 +133,22 @@ export class Instrumentation {
     let failure: unknown
     let failed = false
     try {
-      return await run()
+      // The CLIENT span is active while the dispatch client sends: its context is what the
+      // token exchange and the enclave call carry in `traceparent`.
+      return await inSpan('dispatch', SpanKind.CLIENT, context.active(), {}, async (span) => {
+        try {
+          const value = await run()
+          span.setAttribute('dauth.dispatch.outcome', 'success')
+          return value
+        } catch (error) {
+          span.setAttribute('dauth.dispatch.outcome', 'failure')
+          span.setAttribute(
+            'error.type',
+            dispatchFailureCode(error instanceof DispatchError ? error.code : undefined),
+          )
+          throw error
+        }
+      })
     } catch (error) {
       failed = true
       failure = error instanceof DispatchError ? error.code : undefined
