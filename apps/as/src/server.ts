@@ -33,6 +33,7 @@ import {
 import { pinToIssuer } from './routes/pin.ts'
 import { AsMetrics } from './metrics.ts'
 import { genReqId, REQUEST_ID_HEADER } from './requestId.ts'
+import { registerTracing } from './tracing.ts'
 import { timingSafeEqual } from 'node:crypto'
 
 /** A running authorization server. */
@@ -229,6 +230,7 @@ export async function startAuthorizationServer(
     reply.raw.setHeader(REQUEST_ID_HEADER, request.id)
     done()
   })
+  registerTracing(app)
   app.setErrorHandler((error, request, reply) => {
     metrics.failure(sendError(error, request, reply))
   })

@@ -41,6 +41,8 @@ export type LauncherToWorker =
       body: string
       /** `X-Request-Id` (validated by the launcher), forwarded on the envelope fetch */
       requestId?: string
+      /** W3C `traceparent` / `tracestate` of the launcher's dispatch span, forwarded likewise */
+      trace?: Record<string, string>
     }
   | { type: 'replay-result'; id: number; outcome: ReplayOutcome }
   | {

@@ -8,6 +8,7 @@ import { currentBoxPublicKey, readKeyring } from '../keys/keyring.ts'
 import type { EnclaveMetrics } from './metrics.ts'
 import type { PlatformKey } from './platform.ts'
 import { REQUEST_ID_HEADER, requestIdFrom } from '../requestId.ts'
+import { startDispatchSpan } from './tracing.ts'
 import type { WorkerSupervisor } from './supervisor.ts'
 
 /**
@@ -131,6 +132,7 @@ export function createEnclaveServer(deps: ServerDeps): Server {
       }
       case 'POST /dispatch': {
         const started = process.hrtime.bigint()
+        const span = startDispatchSpan(req.headers, reqId)
         let body: Buffer
         try {
           body = await readBody(req, deps.maxRequestBytes)
@@ -139,8 +141,10 @@ export function createEnclaveServer(deps: ServerDeps): Server {
             res.setHeader('connection', 'close')
             sendError(res, 'invalid_request')
             deps.metrics.observeDispatch(400, Number(process.hrtime.bigint() - started) / 1e9)
+            span.end(400, 'invalid_request')
             return
           }
+          span.end(500)
           throw error
         }
         deps.beforeDispatch?.()
@@ -149,9 +153,11 @@ export function createEnclaveServer(deps: ServerDeps): Server {
           dpop: req.headersDistinct.dpop ?? [],
           body,
           requestId: reqId,
+          trace: span.traceHeaders,
         })
         const seconds = Number(process.hrtime.bigint() - started) / 1e9
         deps.metrics.observeDispatch(result.status, seconds)
+        span.end(result.status, result.error)
         if (result.error === 'temporarily_unavailable' && result.detail === 'worker_exit') {
           deps.logger.warn({ msg: 'dispatch failed: worker exited', reqId, status: result.status })
         } else {

@@ -271,6 +271,7 @@ export class WorkerSupervisor {
     dpop: string[]
     body: Buffer
     requestId?: string
+    trace?: Record<string, string>
   }): Promise<DispatchResult> {
     if (!(await this.#waitReady(10_000))) return unavailable()
     const id = this.#nextId++
@@ -283,6 +284,9 @@ export class WorkerSupervisor {
         dpop: input.dpop,
         body: input.body.toString('base64'),
         ...(input.requestId !== undefined ? { requestId: input.requestId } : {}),
+        ...(input.trace !== undefined && Object.keys(input.trace).length > 0
+          ? { trace: input.trace }
+          : {}),
       })
       if (!sent) {
         this.#pending.delete(id)

@@ -161,7 +161,7 @@ async function start(init: WorkerInit): Promise<void> {
         if (__DAUTH_TEST_HOOKS__ && crashOnNextDispatch) process.exit(99)
         // One IPC message per answer: the launcher logs the outcome (status, error and
         // reason codes travel in the result, never a value).
-        void runWithRequestId(message.requestId, () =>
+        void runWithRequestId(message.requestId, message.trace, () =>
           handleDispatch(ctx, {
             authorization: message.authorization,
             dpop: message.dpop,

@@ -22,8 +22,10 @@ describe('request ids', () => {
 
   it('the AS client sends the dispatch id on its AS requests, none outside a dispatch', async () => {
     const seen: (string | undefined)[] = []
+    const traces: (string | undefined)[] = []
     const server = createServer((req, res) => {
       seen.push(req.headers['x-request-id'] as string | undefined)
+      traces.push(req.headers.traceparent as string | undefined)
       req.resume()
       res.writeHead(503).end()
     })
@@ -36,9 +38,18 @@ describe('request ids', () => {
       dpopKey: await generateDpopKeyPair('ES256'),
     })
     try {
-      await assert.rejects(runWithRequestId('disp-7', () => asClient.fetchEnvelopeRecord('h')))
+      await assert.rejects(
+        runWithRequestId('disp-7', undefined, () => asClient.fetchEnvelopeRecord('h')),
+      )
       await assert.rejects(asClient.fetchEnvelopeRecord('h'))
-      assert.deepEqual(seen, ['disp-7', undefined])
+      const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+      await assert.rejects(
+        runWithRequestId('disp-8', { traceparent, cookie: 'never-forwarded' }, () =>
+          asClient.fetchEnvelopeRecord('h'),
+        ),
+      )
+      assert.deepEqual(seen, ['disp-7', undefined, 'disp-8'])
+      assert.deepEqual(traces, [undefined, undefined, traceparent])
     } finally {
       await asClient.close()
       server.closeAllConnections()
