@@ -34,6 +34,7 @@ import { pinToIssuer } from './routes/pin.ts'
 import { AsMetrics } from './metrics.ts'
 import { genReqId, REQUEST_ID_HEADER } from './requestId.ts'
 import { registerTracing } from './tracing.ts'
+import { LOG_REDACT } from './logRedact.ts'
 import { timingSafeEqual } from 'node:crypto'
 
 /** A running authorization server. */
@@ -203,7 +204,7 @@ export async function startAuthorizationServer(
         : {
             level:
               config.logger === true || config.logger === undefined ? 'info' : config.logger.level,
-            redact: ['req.headers.authorization', 'req.headers.dpop', 'req.headers.cookie'],
+            redact: LOG_REDACT,
             ...(config.logStream ? { stream: config.logStream } : {}),
           },
     bodyLimit: BODY_LIMIT,

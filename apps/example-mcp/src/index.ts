@@ -7,7 +7,12 @@ import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type AuthFailure, MCPServer, type MCPServerObserver } from '@dauth/mcp-server'
+import {
+  type AuthFailure,
+  currentRequestId,
+  MCPServer,
+  type MCPServerObserver,
+} from '@dauth/mcp-server'
 import { PrometheusObserver } from '@dauth/mcp-server/prometheus'
 import type { Logger } from 'pino'
 import { apiRequest, echo, whoami } from './tools.ts'
@@ -34,7 +39,10 @@ export interface ExampleMcpConfig {
   onAuthFailure?: (failure: AuthFailure) => void
   /** Bearer token `GET /metrics` requires (`DAUTH_MCP_METRICS_TOKEN`); open when unset. */
   metricsToken?: string
-  /** One line per answered request (request id, method, status, outcome, duration). */
+  /**
+   * One line per answered request (request id, method, status, outcome, duration), per
+   * refused authorization (its tagged failure, never a token) and per failed dispatch.
+   */
   log?: Logger
 }
 
@@ -141,8 +149,19 @@ export async function startExampleMcp(config: ExampleMcpConfig): Promise<Example
     })
   })
   const { port } = http.address() as AddressInfo
+  const onAuthFailure = (failure: AuthFailure): void => {
+    config.onAuthFailure?.(failure)
+    // A request without a token is the normal start of discovery: not worth a line.
+    if (failure.reason !== 'missing_token') {
+      log?.info({ reqId: currentRequestId(), failure }, 'authorization refused')
+    }
+  }
   const server = createExampleMcp(
-    { ...config, resourceUrl: config.resourceUrl ?? `http://localhost:${port}/mcp` },
+    {
+      ...config,
+      resourceUrl: config.resourceUrl ?? `http://localhost:${port}/mcp`,
+      onAuthFailure,
+    },
     observer,
   )
   target.handle = server.handler()
@@ -203,4 +222,5 @@ export function readClientFile(
   return { client_id: value.client_id, client_secret: value.client_secret }
 }
 export { exampleMcpConfigFromEnv, exampleMcpEnvSchema } from './env.ts'
+export { LOG_REDACT, SENSITIVE_LOG_FIELDS } from './logRedact.ts'
 export type { ExampleMcpEnv } from './env.ts'

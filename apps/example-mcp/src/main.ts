@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { currentRequestId } from '@dauth/mcp-server'
 import { exitOnConfigError } from '@dauth/protocol/env'
 import { pino } from 'pino'
 import { type ExampleMcpEnv, exampleMcpConfigFromEnv } from './env.ts'
 import { readClientFile, startExampleMcp } from './index.ts'
+import { LOG_REDACT } from './logRedact.ts'
 
 // A bad variable stops the process before anything starts: one stderr line per problem, exit 78.
 let config: ExampleMcpEnv
@@ -18,7 +18,7 @@ try {
 } catch (error) {
   exitOnConfigError(error)
 }
-const log = pino({ base: { service: 'example-mcp' } })
+const log = pino({ base: { service: 'example-mcp' }, redact: LOG_REDACT })
 const { clientFile } = config
 const client = readClientFile(clientFile)
 
@@ -31,12 +31,6 @@ const mcp = await startExampleMcp({
   ...(config.redisUrl !== undefined ? { redisUrl: config.redisUrl } : {}),
   ...(config.metricsToken !== undefined ? { metricsToken: config.metricsToken } : {}),
   log,
-  onAuthFailure: (failure) => {
-    // A request without a token is the normal start of discovery: not worth a line.
-    if (failure.reason !== 'missing_token') {
-      log.info({ reqId: currentRequestId(), failure }, 'authorization refused')
-    }
-  },
 })
 log.info({ url: mcp.url }, 'listening')
 if (!client) log.warn({ clientFile }, 'client file missing: dispatch (whoami, api_request) is off')

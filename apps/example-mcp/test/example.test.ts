@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { pino } from 'pino'
-import { type ExampleMcp, startExampleMcp } from '../src/index.ts'
+import { type ExampleMcp, LOG_REDACT, startExampleMcp } from '../src/index.ts'
 
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) =>
@@ -43,7 +43,7 @@ describe('example MCP server', () => {
   const dispatched: unknown[] = []
   const logLines: string[] = []
   const log = pino(
-    { base: { service: 'example-mcp' } },
+    { base: { service: 'example-mcp' }, redact: LOG_REDACT },
     { write: (line: string) => logLines.push(line) },
   )
   let enclaveAnswer: { status: number; body: unknown } = {
@@ -257,7 +257,7 @@ describe('example MCP server', () => {
     })
   })
 
-  // Runs last: the counts are those of every call of this suite.
+  // Runs after every call above: the counts are those of the suite so far.
   test('GET /metrics needs the metrics token and counts the calls above', async () => {
     const metricsUrl = new URL('/metrics', mcp.url)
     const refused = await fetch(metricsUrl)
@@ -317,6 +317,73 @@ describe('example MCP server', () => {
       { msg: 'request', method: 'POST', status: 401 },
     )
     assert.ok(!logLines.join('\n').includes('metrics-canary-token'))
+  })
+
+  test('a canary in headers, arguments and answers reaches no log line (success and errors)', async () => {
+    const CANARY = 'canary-c0ffee'
+    logLines.length = 0
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      dpop: `${CANARY}-proof`,
+      cookie: `s=${CANARY}-cookie`,
+    }
+    const rpc = (name: string, args: Record<string, unknown>) =>
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 9,
+        method: 'tools/call',
+        params: { name, arguments: args },
+      })
+    // refused: a malformed token, a token signed by nobody we know
+    for (const authorization of [`Bearer ${CANARY}-token`, `Bearer e30.e30.${CANARY}`]) {
+      const refused = await fetch(mcp.url, {
+        method: 'POST',
+        headers: { ...headers, authorization },
+        body: rpc('echo', { text: CANARY }),
+      })
+      assert.equal(refused.status, 401)
+    }
+    // answered: echo of the canary, a dispatch refused by the enclave with canary arguments
+    assert.deepEqual(
+      await call('read', {
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { text: CANARY } },
+      }),
+      {
+        content: [{ type: 'text', text: CANARY }],
+      },
+    )
+    enclaveAnswer = { status: 403, body: { error: 'host_not_allowed', error_description: CANARY } }
+    const refusedDispatch = await call('api:call', {
+      method: 'tools/call',
+      params: {
+        name: 'api_request',
+        arguments: {
+          connection: 'demo',
+          method: 'POST',
+          path: `/${CANARY}`,
+          headers: { authorization: CANARY },
+          body: CANARY,
+        },
+      },
+    })
+    assert.equal(refusedDispatch.isError, true)
+    // Order-free: an SSE answer is logged when its head is sent, its tool may still run.
+    const messages = logLines.map((line) => (JSON.parse(line) as { msg: string }).msg).sort()
+    assert.deepEqual(messages, [
+      'authorization refused',
+      'authorization refused',
+      'dispatch failed',
+      'request',
+      'request',
+      'request',
+      'request',
+    ])
+    assert.ok(
+      !logLines.join('\n').includes(CANARY),
+      logLines.find((l) => l.includes(CANARY)),
+    )
   })
 })
 

@@ -148,13 +148,19 @@ export function createEnclaveServer(deps: ServerDeps): Server {
           throw error
         }
         deps.beforeDispatch?.()
-        const result = await deps.supervisor.dispatch({
-          authorization: req.headersDistinct.authorization ?? [],
-          dpop: req.headersDistinct.dpop ?? [],
-          body,
-          requestId: reqId,
-          trace: span.traceHeaders,
-        })
+        let result: Awaited<ReturnType<typeof deps.supervisor.dispatch>>
+        try {
+          result = await deps.supervisor.dispatch({
+            authorization: req.headersDistinct.authorization ?? [],
+            dpop: req.headersDistinct.dpop ?? [],
+            body,
+            requestId: reqId,
+            trace: span.traceHeaders,
+          })
+        } catch (error) {
+          span.end(500)
+          throw error
+        }
         const seconds = Number(process.hrtime.bigint() - started) / 1e9
         deps.metrics.observeDispatch(result.status, seconds)
         span.end(result.status, result.error)
