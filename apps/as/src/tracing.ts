@@ -8,7 +8,14 @@
  *
  * @module
  */
-import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import {
+  ProxyTracerProvider,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api'
 import type { TextMapGetter } from '@opentelemetry/api'
 import type { FastifyInstance } from 'fastify'
 import type { IncomingHttpHeaders } from 'node:http'
@@ -22,8 +29,17 @@ const getter: TextMapGetter<IncomingHttpHeaders> = {
 
 /** Adds the span hooks to `app` (an `onRequest` hook; the span ends when the answer does). */
 export function registerTracing(app: FastifyInstance): void {
-  const tracer = trace.getTracer('@dauth/as')
   app.addHook('onRequest', (request, reply, done) => {
+    // No SDK registered: no span, no per-request cost.
+    const provider = trace.getTracerProvider()
+    const tracer =
+      provider instanceof ProxyTracerProvider
+        ? provider.getDelegateTracer('@dauth/as')
+        : provider.getTracer('@dauth/as')
+    if (!tracer) {
+      done()
+      return
+    }
     const method = KNOWN_METHODS.has(request.method) ? request.method : '_OTHER'
     const route = request.routeOptions.url
     const parent = propagation.extract(ROOT_CONTEXT, request.headers, getter)

@@ -12,6 +12,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import {
+  ProxyTracerProvider,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
@@ -32,9 +33,18 @@ export interface DispatchSpan {
   end(status: number, error?: string): void
 }
 
+const NO_SPAN: DispatchSpan = { traceHeaders: {}, end: () => undefined }
+
 export function startDispatchSpan(headers: IncomingHttpHeaders, reqId: string): DispatchSpan {
+  // No SDK registered: no span, no per-dispatch cost.
+  const provider = trace.getTracerProvider()
+  const tracer =
+    provider instanceof ProxyTracerProvider
+      ? provider.getDelegateTracer('@dauth/enclave')
+      : provider.getTracer('@dauth/enclave')
+  if (!tracer) return NO_SPAN
   const parent = propagation.extract(ROOT_CONTEXT, headers, getter)
-  const span = trace.getTracer('@dauth/enclave').startSpan(
+  const span = tracer.startSpan(
     'POST /dispatch',
     {
       kind: SpanKind.SERVER,

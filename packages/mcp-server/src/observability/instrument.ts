@@ -53,7 +53,7 @@ export class Instrumentation {
     return inSpan(
       method,
       SpanKind.SERVER,
-      extractContext(request.headers),
+      () => extractContext(request.headers),
       { 'http.request.method': method, 'dauth.request_id': requestId },
       async (span) => {
         const response = await runInRequestScope({ requestId }, handle)
@@ -107,7 +107,7 @@ export class Instrumentation {
       return await inSpan(
         `tools/call ${tool}`,
         SpanKind.INTERNAL,
-        context.active(),
+        () => context.active(),
         attributes,
         async (span) => {
           const value = await run()
@@ -135,20 +135,26 @@ export class Instrumentation {
     try {
       // The CLIENT span is active while the dispatch client sends: its context is what the
       // token exchange and the enclave call carry in `traceparent`.
-      return await inSpan('dispatch', SpanKind.CLIENT, context.active(), {}, async (span) => {
-        try {
-          const value = await run()
-          span.setAttribute('dauth.dispatch.outcome', 'success')
-          return value
-        } catch (error) {
-          span.setAttribute('dauth.dispatch.outcome', 'failure')
-          span.setAttribute(
-            'error.type',
-            dispatchFailureCode(error instanceof DispatchError ? error.code : undefined),
-          )
-          throw error
-        }
-      })
+      return await inSpan(
+        'dispatch',
+        SpanKind.CLIENT,
+        () => context.active(),
+        {},
+        async (span) => {
+          try {
+            const value = await run()
+            span.setAttribute('dauth.dispatch.outcome', 'success')
+            return value
+          } catch (error) {
+            span.setAttribute('dauth.dispatch.outcome', 'failure')
+            span.setAttribute(
+              'error.type',
+              dispatchFailureCode(error instanceof DispatchError ? error.code : undefined),
+            )
+            throw error
+          }
+        },
+      )
     } catch (error) {
       failed = true
       failure = error instanceof DispatchError ? error.code : undefined

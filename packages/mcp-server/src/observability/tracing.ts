@@ -14,11 +14,14 @@
 import {
   type Context,
   context,
+  INVALID_SPAN_CONTEXT,
+  ProxyTracerProvider,
   propagation,
   type Span,
   SpanKind,
   SpanStatusCode,
   type TextMapGetter,
+  type Tracer,
   trace,
 } from '@opentelemetry/api'
 
@@ -29,9 +32,19 @@ const headersGetter: TextMapGetter<Headers> = {
   get: (carrier, key) => carrier.get(key) ?? undefined,
 }
 
-function tracer() {
-  return trace.getTracer(TRACER_NAME)
+/**
+ * The tracer, or `undefined` while no SDK is registered: then no span is started at all, so
+ * an application without tracing pays nothing per request for these hooks.
+ */
+function tracer(): Tracer | undefined {
+  const provider = trace.getTracerProvider()
+  return provider instanceof ProxyTracerProvider
+    ? provider.getDelegateTracer(TRACER_NAME)
+    : provider.getTracer(TRACER_NAME)
 }
+
+/** What `fn` gets when no SDK is registered (every method a no-op). */
+const NO_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
 
 /** The context of an incoming request: its `traceparent` / `tracestate`, if any. */
 export function extractContext(headers: Headers): Context {
@@ -46,11 +59,13 @@ export function extractContext(headers: Headers): Context {
 export function inSpan<T>(
   name: string,
   kind: SpanKind,
-  parent: Context,
+  parent: () => Context,
   attributes: Record<string, string | number>,
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
-  return tracer().startActiveSpan(name, { kind, attributes }, parent, async (span) => {
+  const active = tracer()
+  if (!active) return fn(NO_SPAN)
+  return active.startActiveSpan(name, { kind, attributes }, parent(), async (span) => {
     try {
       return await fn(span)
     } catch (error) {
