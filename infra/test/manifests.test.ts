@@ -92,7 +92,9 @@ test('the enclave may only egress to DNS, the AS, Redis and public HTTPS', async
 })
 
 test('compose: the enclave publishes no port and every service is read-only without capabilities', async () => {
-  const compose = parse(await readFile(join(import.meta.dirname, '..', 'compose.yaml'), 'utf8'))
+  const compose = parse(await readFile(join(import.meta.dirname, '..', 'compose.yaml'), 'utf8'), {
+    merge: true,
+  })
   assert.equal(compose.services.enclave.ports, undefined)
   assert.deepEqual(compose.services.enclave.networks, ['internal', 'egress'])
   assert.equal(compose.networks.internal.internal, true)

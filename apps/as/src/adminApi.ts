@@ -10,9 +10,10 @@ import { SqliteStorage } from './storage/sqlite.ts'
 import type { Storage } from './storage/types.ts'
 
 export { createAccount } from './accounts/passwords.ts'
-export { issueInitialAccessToken } from './admin.ts'
+export { issueInitialAccessToken, listConnections, revokeConnection } from './admin.ts'
+export type { ConnectionSummary, RevokeConnectionResult } from './admin.ts'
 export { rotateSigningKeys } from './keys.ts'
-export type { Storage } from './storage/types.ts'
+export type { ConnectionStatus, Storage } from './storage/types.ts'
 
 /** Opens the AS's storage for `config` (callers close it). */
 export async function openStorage(config: AuthorizationServerConfig): Promise<Storage> {

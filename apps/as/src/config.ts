@@ -38,6 +38,8 @@ export interface AuthorizationServerConfig {
   /** Outbound fetch for the attestation proxy (tests). */
   fetch?: typeof fetch
   attestationTimeoutMs?: number
+  /** Seconds between re-reads of the signing keys (default 30): rotations apply without a restart. */
+  keysReloadSeconds?: number
   /** When set, `GET /metrics` requires `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string
   /** Failed sign-ins per username in 15 minutes before 429 (per client IP: 4×). Default 5. */
@@ -68,6 +70,7 @@ export function configFromEnv(
   if (vars.REDIS_URL) config.redisUrl = vars.REDIS_URL
   if (vars.DAUTH_AS_METRICS_TOKEN) config.metricsToken = vars.DAUTH_AS_METRICS_TOKEN
   config.redisKeyPrefix = vars.DAUTH_REDIS_PREFIX
+  config.keysReloadSeconds = vars.DAUTH_AS_KEYS_RELOAD_SECONDS
   return config
 }
 

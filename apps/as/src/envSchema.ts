@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { filePath, flag, issuer, port, text, url } from '@dauth/protocol/env'
+import { filePath, flag, issuer, port, positiveInt, text, url } from '@dauth/protocol/env'
 import { z } from 'zod'
 
 export const asEnvSchema = z.object({
@@ -54,6 +54,12 @@ export const asEnvSchema = z.object({
   DAUTH_REDIS_PREFIX: text({
     default: 'dauth:as:',
     description: "prefix of the AS's Redis keys (replay, login limits)",
+  }),
+  DAUTH_AS_KEYS_RELOAD_SECONDS: positiveInt({
+    default: '30',
+    unit: 'seconds',
+    description:
+      'how often each instance re-reads its signing keys: a rotation (`dauth keys rotate-signing`) takes effect without a restart',
   }),
   DAUTH_AS_METRICS_TOKEN: text({
     secrecy: 'secret',

@@ -43,6 +43,11 @@ export interface RunningAuthorizationServer {
   url: string
   /** The TCP port actually bound (differs from the issuer's when behind a proxy, or in tests). */
   port: number
+  /**
+   * Re-reads the signing keys now (it also happens every `keysReloadSeconds`); resolves the
+   * `kid` that signs afterwards. Operators never need it; tests use it to avoid waiting.
+   */
+  reloadSigningKeys(): Promise<string>
   close(): Promise<void>
 }
 
@@ -52,6 +57,8 @@ interface Runtime {
   callback: (req: IncomingMessage, res: ServerResponse) => Promise<void>
   storage: Storage
   keys: SigningKeys
+  /** A fresh oidc-provider for a new key set (its JWKS is fixed at construction). */
+  providerFor: (keys: SigningKeys) => Provider
   replay: ReplayStore
   registry: ResourceRegistry
   redis: Redis | undefined
@@ -86,7 +93,7 @@ async function buildRuntime(
   // Outages of the stores surface as StorageUnavailableError (503 temporarily_unavailable).
   const storage = guardStorage(await openStorage(config))
   try {
-    const keys = await loadSigningKeys(storage.meta)
+    const keys = await loadSigningKeys(storage.meta, now)
     const cookieKeys = [(await loadSecret(storage.meta, 'cookie_key')).toString('base64url')]
     const dpopNonceSecret = await loadSecret(storage.meta, 'dpop_nonce_secret')
     const redis = config.redisUrl
@@ -140,22 +147,24 @@ async function buildRuntime(
         : [])
     const registry = new ResourceRegistry(issuer, resources)
     if (config.dev) await seedDevAccount(storage.accounts)
-    const provider = createProvider({
-      issuer,
-      dev: config.dev === true,
-      enclaveUrl: config.enclaveUrl,
-      keys,
-      cookieKeys,
-      dpopNonceSecret,
-      clients,
-      registry,
-      oidcStore: storage.oidc,
-      connections: storage.connections,
-      accounts: storage.accounts,
-      replay,
-      now,
-      metrics,
-    })
+    const providerFor = (signingKeys: SigningKeys): Provider =>
+      createProvider({
+        issuer,
+        dev: config.dev === true,
+        enclaveUrl: config.enclaveUrl,
+        keys: signingKeys,
+        cookieKeys,
+        dpopNonceSecret,
+        clients,
+        registry,
+        oidcStore: storage.oidc,
+        connections: storage.connections,
+        accounts: storage.accounts,
+        replay,
+        now,
+        metrics,
+      })
+    const provider = providerFor(keys)
     const csrfKey = await loadSecret(storage.meta, 'csrf_key')
     return {
       issuer,
@@ -163,6 +172,7 @@ async function buildRuntime(
       callback: provider.callback(),
       storage,
       keys,
+      providerFor,
       replay,
       registry,
       redis,
@@ -356,18 +366,53 @@ export async function startAuthorizationServer(
   }
   const rt = runtime
   // oidc-provider answers 500s itself with a generic body; keep the cause in the log only.
-  rt.provider.on('server_error', (_ctx: unknown, error: Error) => {
-    app.log.error(
-      { err: { name: error.name, message: error.message, stack: error.stack } },
-      'oidc-provider server_error',
-    )
-  })
+  const watch = (provider: Provider): void => {
+    provider.on('server_error', (_ctx: unknown, error: Error) => {
+      app.log.error(
+        { err: { name: error.name, message: error.message, stack: error.stack } },
+        'oidc-provider server_error',
+      )
+    })
+  }
+  watch(rt.provider)
+
+  // Key rotation without restarts: re-read the stored key set; when it changed, or a staged
+  // key's time to sign has come, every later request sees the new keys and a new
+  // oidc-provider built on them (requests under way finish on the old one). Interactions and
+  // grants live in storage and cookies keep their keys, so sign-ins under way carry on.
+  const reloadSigningKeys = async (): Promise<string> => {
+    const current = ready()
+    const keys = await loadSigningKeys(current.storage.meta, now)
+    if (keys.version === current.keys.version && keys.current.kid === current.keys.current.kid) {
+      return current.keys.current.kid
+    }
+    const provider = current.providerFor(keys)
+    watch(provider)
+    runtime = { ...ready(), keys, provider, callback: provider.callback() }
+    app.log.info({ kid: keys.current.kid }, 'signing keys reloaded')
+    return keys.current.kid
+  }
+  const reloadTimer = setInterval(
+    () => {
+      reloadSigningKeys().catch((error: unknown) => {
+        // Storage away: keep signing with the keys in hand; the next tick tries again.
+        app.log.warn(
+          { err: { name: (error as Error).name, message: (error as Error).message } },
+          'signing keys reload failed',
+        )
+      })
+    },
+    (config.keysReloadSeconds ?? 30) * 1000,
+  )
+  reloadTimer.unref()
   app.log.info({ url: rt.issuer }, 'listening')
 
   return {
     url: rt.issuer,
     port: boundPort,
+    reloadSigningKeys,
     close: async () => {
+      clearInterval(reloadTimer)
       await app.close()
       rt.redis?.disconnect()
       await rt.storage.close()

@@ -66,6 +66,9 @@ describe('AS configuration from the environment', () => {
     assert.deepEqual(problems({ DAUTH_ISSUER: 'auth.example.com' }), [
       'DAUTH_ISSUER: must be an absolute https:// URL, got "auth.example.com"',
     ])
+    assert.deepEqual(problems({ DAUTH_AS_KEYS_RELOAD_SECONDS: '0' }), [
+      'DAUTH_AS_KEYS_RELOAD_SECONDS: must be a positive whole number of seconds, got "0"',
+    ])
     assert.deepEqual(problems({ DAUTH_DEV: 'yes' }), [
       'DAUTH_DEV: must be 1 (on) or 0 (off), got "yes"',
     ])
@@ -85,6 +88,7 @@ describe('AS configuration from the environment', () => {
       clientsFile: '/srv/.dauth/clients.json',
       resourcesFile: '/srv/.dauth/resources.json',
       redisKeyPrefix: 'dauth:as:',
+      keysReloadSeconds: 30,
     })
     const state = mkdtempSync(join(tmpdir(), 'dauth-as-config-'))
     try {
@@ -101,6 +105,7 @@ describe('AS configuration from the environment', () => {
             REDIS_URL: 'rediss://redis:6380',
             DAUTH_REDIS_PREFIX: 'tenant-a:',
             DAUTH_AS_METRICS_TOKEN: 'metrics-token',
+            DAUTH_AS_KEYS_RELOAD_SECONDS: '5',
           },
           '/srv',
         ),
@@ -116,6 +121,7 @@ describe('AS configuration from the environment', () => {
           redisUrl: 'rediss://redis:6380',
           metricsToken: 'metrics-token',
           redisKeyPrefix: 'tenant-a:',
+          keysReloadSeconds: 5,
         },
       )
     } finally {

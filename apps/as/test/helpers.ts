@@ -95,6 +95,7 @@ export interface TestServer {
   tokenEndpoint: string
   stateDir: string
   port: number
+  reloadSigningKeys(): Promise<string>
   close(): Promise<void>
 }
 
@@ -117,6 +118,7 @@ export async function startTestServer(
     tokenEndpoint: `${server.url}/oauth/token`,
     stateDir,
     port: server.port,
+    reloadSigningKeys: () => server.reloadSigningKeys(),
     close: async () => {
       await server.close()
       if (!overrides.stateDir) rmSync(stateDir, { recursive: true, force: true })

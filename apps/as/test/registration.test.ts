@@ -15,7 +15,7 @@ import {
   startTestServer,
 } from './helpers.ts'
 import { SqliteStorage } from '../src/storage/sqlite.ts'
-import { rotateSigningKeys } from '../src/keys.ts'
+import { loadSigningKeys, MAX_SIGNING_KEYS, rotateSigningKeys } from '../src/keys.ts'
 import { issueInitialAccessToken } from '../src/admin.ts'
 import { createAccount, verifyPassword } from '../src/accounts/passwords.ts'
 
@@ -176,6 +176,125 @@ describe('persistence', () => {
       }
     } finally {
       rmSync(stateDir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('signing key rotation without a restart', () => {
+  const kidsOf = async (url: string): Promise<string[]> =>
+    ((await (await fetch(`${url}/oauth/jwks`)).json()) as { keys: { kid: string }[] }).keys.map(
+      (k) => k.kid,
+    )
+
+  test('a running instance picks up a rotation on its next reload; old tokens keep working', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'dauth-as-'))
+    const server = await startTestServer({ stateDir, keysReloadSeconds: 3600 })
+    const storage = new SqliteStorage(join(stateDir, 'as.sqlite'))
+    try {
+      const key = await generateDpopKeyPair()
+      const vault = `${server.url}/connections`
+      const oldToken = await clientCredentialsToken(server, ALICE, key, vault, 'connections:read')
+      const oldKid = decode(oldToken).header.kid as string
+      const newKid = await rotateSigningKeys(storage.meta)
+
+      // Stored, but not yet read by the instance: it still signs and publishes the old set.
+      const before = await clientCredentialsToken(server, ALICE, key, vault, 'connections:read')
+      assert.equal(decode(before).header.kid, oldKid)
+      assert.deepEqual(await kidsOf(server.url), [oldKid])
+
+      assert.equal(await server.reloadSigningKeys(), newKid)
+      assert.deepEqual(await kidsOf(server.url), [newKid, oldKid])
+      const newToken = await clientCredentialsToken(server, ALICE, key, vault, 'connections:read')
+      assert.equal(decode(newToken).header.kid, newKid)
+      // The instance's own checks (vault) know both keys.
+      assert.equal((await dpopRequest(vault, 'GET', oldToken, key)).status, 200)
+      assert.equal((await dpopRequest(vault, 'GET', newToken, key)).status, 200)
+      // Nothing changed since: a reload keeps the same keys.
+      assert.equal(await server.reloadSigningKeys(), newKid)
+    } finally {
+      await storage.close()
+      await server.close()
+      rmSync(stateDir, { recursive: true, force: true })
+    }
+  })
+
+  test('the reload timer applies a rotation by itself', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'dauth-as-'))
+    const server = await startTestServer({ stateDir, keysReloadSeconds: 1 })
+    const storage = new SqliteStorage(join(stateDir, 'as.sqlite'))
+    try {
+      const [oldKid] = await kidsOf(server.url)
+      const newKid = await rotateSigningKeys(storage.meta)
+      // Waits for the event (bounded), asserts nothing about how long it took.
+      let kids = await kidsOf(server.url)
+      for (let i = 0; i < 100 && kids[0] !== newKid; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        kids = await kidsOf(server.url)
+      }
+      assert.deepEqual(kids, [newKid, oldKid])
+    } finally {
+      await storage.close()
+      await server.close()
+      rmSync(stateDir, { recursive: true, force: true })
+    }
+  })
+
+  test('a staged key is published at once and signs only from its activation time', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'dauth-as-'))
+    let clock = Math.floor(Date.now() / 1000)
+    const now = (): number => clock
+    const server = await startTestServer({ stateDir, keysReloadSeconds: 3600, now })
+    const storage = new SqliteStorage(join(stateDir, 'as.sqlite'))
+    try {
+      const key = await generateDpopKeyPair()
+      const vault = `${server.url}/connections`
+      const [oldKid] = await kidsOf(server.url)
+      const staged = await rotateSigningKeys(storage.meta, { activateAfterSeconds: 120, now })
+      await server.reloadSigningKeys()
+      // Published (every resource server can learn it), but the old key still signs.
+      assert.deepEqual(await kidsOf(server.url), [oldKid, staged])
+      const during = await clientCredentialsToken(server, ALICE, key, vault, 'connections:read')
+      assert.equal(decode(during).header.kid, oldKid)
+
+      // 121 s on: still inside the DPoP proof age window (300 s) of the real-time proofs below.
+      clock += 121
+      assert.equal(await server.reloadSigningKeys(), staged)
+      assert.deepEqual(await kidsOf(server.url), [staged, oldKid])
+      const after = await clientCredentialsToken(server, ALICE, key, vault, 'connections:read')
+      assert.equal(decode(after).header.kid, staged)
+      assert.equal((await dpopRequest(vault, 'GET', during, key)).status, 200)
+    } finally {
+      await storage.close()
+      await server.close()
+      rmSync(stateDir, { recursive: true, force: true })
+    }
+  })
+
+  test('staged keys never push the key that signs out of the set', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dauth-as-keys-'))
+    const storage = new SqliteStorage(join(dir, 'as.sqlite'))
+    try {
+      const now = (): number => 1_800_000_000
+      const signing = (await loadSigningKeys(storage.meta, now)).current.kid
+      const staged: string[] = []
+      for (let i = 0; i < MAX_SIGNING_KEYS + 1; i++) {
+        staged.push(await rotateSigningKeys(storage.meta, { activateAfterSeconds: 60, now }))
+      }
+      const keys = await loadSigningKeys(storage.meta, now)
+      assert.equal(keys.current.kid, signing)
+      assert.equal(keys.publicJwks.keys.length, MAX_SIGNING_KEYS)
+      assert.deepEqual(
+        keys.publicJwks.keys.map((k) => k.kid),
+        [signing, ...staged.toReversed().slice(0, MAX_SIGNING_KEYS - 1)],
+      )
+      assert.equal(keys.nextActivation, 1_800_000_060)
+      await assert.rejects(
+        rotateSigningKeys(storage.meta, { activateAfterSeconds: -1 }),
+        RangeError,
+      )
+    } finally {
+      await storage.close()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

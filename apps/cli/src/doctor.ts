@@ -7,10 +7,12 @@
  */
 import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { join, resolve } from 'node:path'
 import { verifyAttestation } from '@dauth/protocol'
-import { issuerProblem } from '@dauth/protocol/env'
+import { ConfigError, issuerProblem } from '@dauth/protocol/env'
 import { parseResources } from '@dauth/as'
+import { enclaveConfigFromEnv } from '@dauth/enclave'
 
 /** One finding. `warn` does not fail the run; `fail` does. */
 export interface Finding {
@@ -159,6 +161,40 @@ function validateRegistry(value: unknown): string | undefined {
   return scopeless === undefined ? undefined : `${scopeless.resource} has no "scopes" list`
 }
 
+const isLoopbackIp = (host: string): boolean =>
+  host === '::1' || (isIP(host) === 4 && host.startsWith('127.'))
+
+/**
+ * `DAUTH_ENCLAVE_HOST`, when this environment sets it (it is the enclave's): the enclave's own
+ * rules, then whether plain HTTP leaves the machine.
+ */
+function checkEnclaveListen(env: DoctorInput['env']): Finding | undefined {
+  const host = env.DAUTH_ENCLAVE_HOST
+  if (host === undefined || host === '') return undefined
+  try {
+    enclaveConfigFromEnv({
+      DAUTH_ENCLAVE_HOST: host,
+      ...(env.DAUTH_ENCLAVE_URL ? { DAUTH_ENCLAVE_URL: env.DAUTH_ENCLAVE_URL } : {}),
+    })
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    return fail(
+      'enclave_listen',
+      error.problems.join('; '),
+      'The enclave refuses to start with this: fix the variable.',
+    )
+  }
+  if (isLoopbackIp(host)) return ok('enclave_listen', `${host} (loopback only)`)
+  const url = env.DAUTH_ENCLAVE_URL ?? ''
+  if (url.startsWith('https:'))
+    return ok('enclave_listen', `${host}, behind TLS (DAUTH_ENCLAVE_URL is https)`)
+  return warn(
+    'enclave_listen',
+    `the enclave listens on ${host} and serves plain HTTP: dispatch requests and upstream answers cross the network in clear`,
+    'Let only the AS and the MCP servers reach it on a private network (compose: the internal network; Kubernetes: the NetworkPolicy), or terminate TLS in front of it and use an https DAUTH_ENCLAVE_URL.',
+  )
+}
+
 /** Runs every check and returns the findings, in order. */
 export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
   const { env } = input
@@ -208,6 +244,8 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
     'the MCP server',
   )
   findings.push(mcp.finding)
+  const listen = checkEnclaveListen(env)
+  if (listen) findings.push(listen)
 
   const stateDir = resolve(env.DAUTH_STATE_DIR ?? '.dauth')
   try {

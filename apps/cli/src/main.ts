@@ -9,12 +9,15 @@
  * @module
  */
 import { resolve } from 'node:path'
-import { Command, CommanderError } from 'commander'
+import { Command, CommanderError, Option } from 'commander'
 import { configFromEnv, parseResources } from '@dauth/as'
 import {
   createAccount,
+  type ConnectionStatus,
   issueInitialAccessToken,
+  listConnections,
   openStorage,
+  revokeConnection,
   rotateSigningKeys,
 } from '@dauth/as/admin'
 import {
@@ -26,6 +29,7 @@ import {
 import { readFile } from 'node:fs/promises'
 import { ConfigError, EX_CONFIG } from '@dauth/protocol/env'
 import { renderFindings, runDoctor } from './doctor.ts'
+import { initStateDir } from './init.ts'
 
 const env = process.env
 const stateDir = (): string => resolve(env.DAUTH_STATE_DIR ?? '.dauth')
@@ -63,7 +67,7 @@ async function withAsStorage<T>(
 export function buildProgram(): Command {
   const program = new Command('dauth')
     .description(
-      'Operate a DAuth deployment: accounts, clients, resources, keys, and a configuration check.',
+      'Operate a DAuth deployment: state folder, accounts, clients, resources, connections, keys, and a configuration check.',
     )
     .showHelpAfterError()
 
@@ -75,6 +79,40 @@ export function buildProgram(): Command {
       const findings = await runDoctor({ env, offline: options.offline === true })
       process.stdout.write(renderFindings(findings))
       if (findings.some((f) => f.status === 'fail')) process.exitCode = 1
+    })
+
+  program
+    .command('init')
+    .description(
+      'Create what is missing of the state folder for DAUTH_ISSUER and DAUTH_MCP_URL: client keys and secrets, clients.json, resources.json (existing files are kept)',
+    )
+    .option(
+      '--connections <names>',
+      "comma-separated connection names of the MCP server's resource",
+      'demo',
+    )
+    .action(async (options: { connections: string }) => {
+      if (!env.DAUTH_ISSUER || !env.DAUTH_MCP_URL)
+        throw new UsageError(
+          'set DAUTH_ISSUER (the public https origin of the AS) and DAUTH_MCP_URL (the MCP server URL) first',
+        )
+      // The AS's own schema checks the issuer (ConfigError: one line, exit 78).
+      const issuer = configFromEnv(env).issuer ?? env.DAUTH_ISSUER
+      const connections = options.connections.split(',').filter((n) => n !== '')
+      let report
+      try {
+        report = await initStateDir({
+          stateDir: stateDir(),
+          issuer,
+          mcpUrl: env.DAUTH_MCP_URL,
+          connections,
+        })
+      } catch (error) {
+        // parseResources' messages name the field, never a secret.
+        if (error instanceof TypeError) throw new UsageError(error.message)
+        throw error
+      }
+      print({ state_dir: stateDir(), files: report })
     })
 
   const users = program.command('users').description('Local accounts of the login page')
@@ -127,13 +165,63 @@ export function buildProgram(): Command {
       print(parseResources(JSON.parse(text)))
     })
 
+  const connections = program
+    .command('connections')
+    .description("Users' stored credentials (the vault): metadata only, never the envelope")
+  connections
+    .command('list')
+    .description(
+      'List connections of every owner, oldest first: id, handle, owner, name, provider, status, created_at',
+    )
+    .option('--owner <subject>', "only this owner's connections (the `sub` of the owner)")
+    .addOption(
+      new Option('--status <status>', 'only connections in this state').choices([
+        'pending',
+        'active',
+        'revoked',
+      ]),
+    )
+    .action(async (options: { owner?: string; status?: ConnectionStatus }) => {
+      const filter = {
+        ...(options.owner !== undefined ? { ownerSub: options.owner } : {}),
+        ...(options.status !== undefined ? { status: options.status } : {}),
+      }
+      print(await withAsStorage((s) => listConnections(s.connections, filter)))
+    })
+  connections
+    .command('revoke')
+    .description(
+      "Revoke a connection as its owner's DELETE /connections/:id does: the enclave can no longer fetch its envelope",
+    )
+    .argument('<id>', 'connection id (conn_…) or handle (hdl_…)')
+    .action(async (id: string) => {
+      const result = await withAsStorage((s) => revokeConnection(s.connections, id))
+      if (!result.ok)
+        throw new UsageError(`no connection has the id or handle ${JSON.stringify(id)}`)
+      print({ ...result.connection, previous_status: result.previousStatus })
+    })
+
   const keys = program.command('keys').description('Signing keys (AS) and sealing keys (enclave)')
   keys
     .command('rotate-signing')
     .description(
-      'New ES256 signing key; tokens signed by the old one verify until it is retired (restart the AS)',
+      'New ES256 signing key, published at once; it signs from --activate-after on (running AS instances reload within DAUTH_AS_KEYS_RELOAD_SECONDS); tokens signed by older keys verify until they leave the set',
     )
-    .action(async () => print({ kid: await withAsStorage((s) => rotateSigningKeys(s.meta)) }))
+    .option(
+      '--activate-after <seconds>',
+      'publish the key now, sign with it only after this many seconds (several instances or caching resource servers: longer than their reload and JWKS cache times)',
+      '0',
+    )
+    .action(async (options: { activateAfter: string }) => {
+      const seconds = Number(options.activateAfter)
+      if (!/^\d+$/.test(options.activateAfter) || !Number.isSafeInteger(seconds))
+        throw new UsageError('--activate-after must be a whole number of seconds, 0 or more')
+      const kid = await withAsStorage((s) =>
+        rotateSigningKeys(s.meta, { activateAfterSeconds: seconds }),
+      )
+      // The instances start signing with it at their first key reload after this time.
+      print({ kid, activates_at: Math.floor(Date.now() / 1000) + seconds })
+    })
   keys
     .command('rotate-enclave')
     .description('New current sealing key; envelopes sealed to older kids still open until retired')

@@ -1,12 +1,13 @@
 // `dauth` as an operator runs it: a child process with the services' environment, against a
 // real stack (doctor, enclave keys) and an embedded AS store (accounts).
 import assert from 'node:assert/strict'
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { runNodeScript, type ScriptRun, type Stack, startStack } from '@dauth/devkit'
 import type { Command } from 'commander'
+import { openStorage } from '@dauth/as/admin'
 import { buildProgram } from '../src/main.ts'
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'main.ts')
@@ -29,6 +30,20 @@ test('every command and group has a description and --help', () => {
     assert.notEqual(command.description(), '', `dauth ${path.join(' ')} has no description`)
     assert.match(command.helpInformation(), /^Usage: dauth/)
   }
+})
+
+test('docs/reference/cli.md lists every command, and no command that does not exist', async () => {
+  const leaves = (command: Command, path: string[]): string[] =>
+    command.commands.length === 0
+      ? [path.join(' ')]
+      : command.commands.flatMap((c) => leaves(c, [...path, c.name()]))
+  const commands = leaves(buildProgram(), []).sort()
+  const doc = await readFile(join(import.meta.dirname, '../../../docs/reference/cli.md'), 'utf8')
+  // First cell of each table row: `dauth <words> [<args>] [--options]`.
+  const documented = [...doc.matchAll(/^\| `dauth ([a-z -]+?)(?: [<[][^`]*)?` +\|/gm)]
+    .map((m) => m[1]!.trim())
+    .sort()
+  assert.deepEqual(documented, commands)
 })
 
 describe('accounts on the embedded store', () => {
@@ -56,6 +71,33 @@ describe('accounts on the embedded store', () => {
     const bad = await dauth(['users', 'create', 'Alice!'], env, 'a-long-password\n')
     assert.equal(bad.code, 1)
     assert.match(bad.stderr, /^dauth: the username must be/)
+  })
+
+  test('keys rotate-signing: a staged key with its activation time; a bad delay is refused', async () => {
+    const env = { DAUTH_STATE_DIR: stateDir }
+    const bad = await dauth(['keys', 'rotate-signing', '--activate-after', '-5'], env)
+    assert.deepEqual(
+      [bad.code, bad.stderr],
+      [1, 'dauth: --activate-after must be a whole number of seconds, 0 or more\n'],
+    )
+    const startedAt = Math.floor(Date.now() / 1000)
+    const run = await dauth(['keys', 'rotate-signing', '--activate-after', '120'], env)
+    assert.equal(run.code, 0, run.stderr)
+    const out = JSON.parse(run.stdout) as { kid: string; activates_at: number }
+    assert.deepEqual(Object.keys(out), ['kid', 'activates_at'])
+    assert.ok(out.activates_at >= startedAt + 120 && out.activates_at <= startedAt + 180)
+    // The stored set: the new key first, staged until that time (the AS reads the same row).
+    const storage = await openStorage({ stateDir, enclaveUrl: 'http://127.0.0.1:4200' })
+    try {
+      const stored = JSON.parse(await storage.meta.getOrCreate('signing_jwks', () => '')) as {
+        keys: { kid?: string }[]
+        activation?: Record<string, number>
+      }
+      assert.equal(stored.keys[0]?.kid, out.kid)
+      assert.deepEqual(stored.activation, { [out.kid]: out.activates_at })
+    } finally {
+      await storage.close()
+    }
   })
 
   test('a bad service variable: the schema message, exit 78, no secret', async () => {
@@ -97,6 +139,39 @@ describe('accounts on the embedded store', () => {
         `FAIL resource_registry: ${join(stateDir, 'resources.json')}: resources[0].resource must be an absolute URL without query or fragment`,
       ),
       run.stdout,
+    )
+  })
+
+  test("doctor --offline: the enclave listen address, by the enclave's own rules", async () => {
+    const line = async (vars: Record<string, string>): Promise<[number | null, string]> => {
+      const run = await dauth(['doctor', '--offline'], { DAUTH_STATE_DIR: stateDir, ...vars })
+      const found = run.stdout.split('\n').filter((l) => l.includes(' enclave_listen: '))
+      assert.equal(found.length, 1, run.stdout)
+      return [run.code, found[0]!]
+    }
+    assert.deepEqual(await line({ DAUTH_ENCLAVE_HOST: 'enclave.internal' }), [
+      1,
+      'FAIL enclave_listen: DAUTH_ENCLAVE_HOST: must be an IP address, e.g. 127.0.0.1, 0.0.0.0 or ::, got "enclave.internal"',
+    ])
+    assert.deepEqual(await line({ DAUTH_ENCLAVE_HOST: '0.0.0.0' }), [
+      1,
+      'FAIL enclave_listen: DAUTH_ENCLAVE_URL: must be set when DAUTH_ENCLAVE_HOST is 0.0.0.0 (the URL the AS and the MCP servers reach the enclave at)',
+    ])
+    const [, plain] = await line({
+      DAUTH_ENCLAVE_HOST: '0.0.0.0',
+      DAUTH_ENCLAVE_URL: 'http://enclave:4200',
+    })
+    assert.equal(
+      plain,
+      'WARN enclave_listen: the enclave listens on 0.0.0.0 and serves plain HTTP: dispatch requests and upstream answers cross the network in clear',
+    )
+    assert.deepEqual(
+      (await line({ DAUTH_ENCLAVE_HOST: '::', DAUTH_ENCLAVE_URL: 'https://enclave.internal' }))[1],
+      'ok   enclave_listen: ::, behind TLS (DAUTH_ENCLAVE_URL is https)',
+    )
+    assert.deepEqual(
+      (await line({ DAUTH_ENCLAVE_HOST: '127.0.0.1' }))[1],
+      'ok   enclave_listen: 127.0.0.1 (loopback only)',
     )
   })
 
@@ -237,5 +312,103 @@ describe('against a running stack', () => {
         [previous, 'retired'],
       ].sort(),
     )
+  })
+})
+
+describe('init', () => {
+  let stateDir: string
+  before(async () => {
+    stateDir = join(await mkdtemp(join(tmpdir(), 'dauth-cli-init-')), 'state')
+  })
+  after(() => rm(join(stateDir, '..'), { recursive: true, force: true }))
+
+  test('creates the state folder once, owner-only secrets, and the offline doctor finds nothing wrong', async () => {
+    const env = {
+      DAUTH_STATE_DIR: stateDir,
+      DAUTH_ISSUER: 'https://auth.example.com',
+      DAUTH_MCP_URL: 'https://mcp.example.com/mcp',
+    }
+    const missing = await dauth(['init'], { DAUTH_STATE_DIR: stateDir })
+    assert.deepEqual(
+      [missing.code, missing.stderr],
+      [
+        1,
+        'dauth: set DAUTH_ISSUER (the public https origin of the AS) and DAUTH_MCP_URL (the MCP server URL) first\n',
+      ],
+    )
+    const first = await dauth(['init', '--connections', 'github,demo'], env)
+    assert.equal(first.code, 0, first.stderr)
+    const files = [
+      'clients/enclave.jwk.json',
+      'clients/example-mcp.json',
+      'clients.json',
+      'resources.json',
+    ]
+    assert.deepEqual(JSON.parse(first.stdout), {
+      state_dir: stateDir,
+      files: Object.fromEntries(files.map((f) => [f, 'created'])),
+    })
+    for (const [file, mode] of [
+      ['clients/enclave.jwk.json', 0o600],
+      ['clients/example-mcp.json', 0o600],
+      ['clients.json', 0o600],
+      ['resources.json', 0o644],
+    ] as const)
+      assert.equal((await stat(join(stateDir, file))).mode & 0o777, mode, file)
+    const read = async (file: string): Promise<any> =>
+      JSON.parse(await readFile(join(stateDir, file), 'utf8'))
+    const key = await read('clients/enclave.jwk.json')
+    const clients = await read('clients.json')
+    const mcp = await read('clients/example-mcp.json')
+    assert.equal(typeof key.d, 'string')
+    const { d: _d, key_ops: _ops, ext: _ext, ...publicJwk } = key
+    assert.deepEqual(
+      clients.map((c: any) => [c.client_id, c.client_secret, c.jwks?.keys]),
+      [
+        ['dauth-example-mcp', mcp.client_secret, undefined],
+        ['dauth-enclave', undefined, [publicJwk]],
+      ],
+    )
+    assert.deepEqual(
+      (await read('resources.json')).resources.map((r: any) => [r.resource, r.connections]),
+      [
+        ['https://mcp.example.com/mcp', ['github', 'demo']],
+        ['https://auth.example.com/connections', []],
+      ],
+    )
+    // No secret on stdout.
+    assert.ok(!first.stdout.includes(mcp.client_secret) && !first.stdout.includes(key.d))
+
+    const before = await Promise.all(files.map((f) => readFile(join(stateDir, f), 'utf8')))
+    const again = await dauth(['init'], env)
+    assert.deepEqual(
+      JSON.parse(again.stdout).files,
+      Object.fromEntries(files.map((f) => [f, 'kept'])),
+    )
+    assert.deepEqual(
+      await Promise.all(files.map((f) => readFile(join(stateDir, f), 'utf8'))),
+      before,
+    )
+
+    const doctor = await dauth(['doctor', '--offline'], env)
+    assert.equal(doctor.code, 0, doctor.stdout)
+    assert.ok(!doctor.stdout.includes('FAIL'), doctor.stdout)
+  })
+
+  test('a bad issuer is the schema line and exit 78; nothing written', async () => {
+    const dir = join(stateDir, '..', 'bad')
+    const run = await dauth(['init'], {
+      DAUTH_STATE_DIR: dir,
+      DAUTH_ISSUER: 'http://auth.example.com',
+      DAUTH_MCP_URL: 'https://mcp.example.com/mcp',
+    })
+    assert.deepEqual(
+      [run.code, run.stderr],
+      [
+        78,
+        'dauth: DAUTH_ISSUER: must use https (http is allowed only for loopback hosts), got "http://auth.example.com"\n',
+      ],
+    )
+    await assert.rejects(stat(dir), { code: 'ENOENT' })
   })
 })

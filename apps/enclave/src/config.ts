@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path'
-import { parseEnv } from '@dauth/protocol/env'
-import { enclaveEnvSchema } from './envSchema.ts'
+import { ConfigError, parseEnv } from '@dauth/protocol/env'
+import { enclaveEnvSchema, WILDCARD_HOSTS } from './envSchema.ts'
 
 /**
  * Launcher configuration. {@link enclaveConfigFromEnv} reads the wire.md env vars; tests
@@ -11,7 +11,7 @@ export interface EnclaveConfig {
   stateDir: string
   /** AS issuer identifier (`DAUTH_ISSUER`) */
   issuer: string
-  /** listen address; loopback only by default */
+  /** listen address (`DAUTH_ENCLAVE_HOST`); loopback only by default */
   host?: string
   /** listen port (`DAUTH_ENCLAVE_PORT`, 4200); 0 picks a free port */
   port?: number
@@ -104,9 +104,17 @@ export function enclaveConfigFromEnv(
   repoRoot = resolve(import.meta.dirname, '../../..'),
 ): EnclaveConfig {
   const vars = parseEnv(enclaveEnvSchema, env)
+  // The default URL is `http://<host>:<port>`: on a wildcard address that names no host, and
+  // dispatch tokens (whose `aud` it is) would never match.
+  if (WILDCARD_HOSTS.has(vars.DAUTH_ENCLAVE_HOST) && !vars.DAUTH_ENCLAVE_URL) {
+    throw new ConfigError([
+      `DAUTH_ENCLAVE_URL: must be set when DAUTH_ENCLAVE_HOST is ${vars.DAUTH_ENCLAVE_HOST} (the URL the AS and the MCP servers reach the enclave at)`,
+    ])
+  }
   const config: EnclaveConfig = {
     stateDir: vars.DAUTH_STATE_DIR ?? join(repoRoot, '.dauth'),
     issuer: vars.DAUTH_ISSUER,
+    host: vars.DAUTH_ENCLAVE_HOST,
     port: vars.DAUTH_ENCLAVE_PORT,
     devUpstreams: vars.DAUTH_ENCLAVE_DEV_UPSTREAMS,
     testHooks: vars.DAUTH_ENCLAVE_TEST_HOOKS,

@@ -4,8 +4,12 @@
  *
  * @module
  */
-import { filePath, flag, issuer, port, positiveInt, url } from '@dauth/protocol/env'
+import { isIP } from 'node:net'
+import { filePath, flag, issuer, port, positiveInt, text, url } from '@dauth/protocol/env'
 import { z } from 'zod'
+
+/** IPv4 `0.0.0.0` and IPv6 `::`: every interface, so no URL can be derived from the address. */
+export const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['0.0.0.0', '::'])
 
 export const enclaveEnvSchema = z.object({
   DAUTH_STATE_DIR: filePath({
@@ -16,6 +20,13 @@ export const enclaveEnvSchema = z.object({
     default: 'http://localhost:4000',
     description: 'the AS issuer identifier',
   }),
+  // An IP literal only: a name would be resolved at bind time, and could bind somewhere else
+  // than the operator read in the manifest.
+  DAUTH_ENCLAVE_HOST: text({
+    default: '127.0.0.1',
+    description:
+      'listen IP address; `0.0.0.0` or `::` (every interface, e.g. in a container) requires `DAUTH_ENCLAVE_URL`',
+  }).refine((value) => isIP(value) !== 0, 'must be an IP address, e.g. 127.0.0.1, 0.0.0.0 or ::'),
   DAUTH_ENCLAVE_PORT: port({
     default: '4200',
     allowZero: true,

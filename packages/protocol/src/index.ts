@@ -49,6 +49,9 @@ export {
   parseCredentialEnvelope,
 } from './envelope/validate.ts'
 
+// JWS signatures (RFC 7515, RFC 7518 §3, RFC 8037), verified on libuv's thread pool
+export { type JwsKeyFamily, jwsKeyFamily, verifyJwsSignature } from './jws/signature.ts'
+
 // DPoP (RFC 9449)
 export { normalizeHtu } from './dpop/htu.ts'
 export { type DpopKeyPair, generateDpopKeyPair } from './dpop/keys.ts'

@@ -197,6 +197,28 @@ describe('verifyDpopProof accepts', () => {
     await assert.rejects(verifyDpopProof(proof, opts), code('ERR_DPOP_ALG'))
     await verifyDpopProof(proof, { ...opts, algorithms: ['ES384'] })
   })
+  it("a header accepted once is still held to each call's allow-list and signature", async () => {
+    // The checked-header cache is keyed by the header bytes: a later proof with the same header
+    // must not skip the caller's algorithm list, the signature, or the signature's encoding.
+    const p384 = rawSigner('p384')
+    const header = { ...baseHeader, alg: 'ES384', jwk: p384.jwk }
+    const first = craft(header, { ...basePayload, jti: 'cache-1' }, p384.privateKey, 'sha384')
+    await verifyDpopProof(first, { ...opts, algorithms: ['ES384'] })
+    const second = craft(header, { ...basePayload, jti: 'cache-2' }, p384.privateKey, 'sha384')
+    await assert.rejects(verifyDpopProof(second, opts), code('ERR_DPOP_ALG'))
+    const [h, p] = second.split('.')
+    const forged = `${h}.${b64({ ...basePayload, jti: 'cache-3' })}.${second.split('.')[2]}`
+    await assert.rejects(
+      verifyDpopProof(forged, { ...opts, algorithms: ['ES384'] }),
+      code('ERR_DPOP_SIGNATURE'),
+    )
+    await assert.rejects(
+      verifyDpopProof(`${h}.${p}.not*base64url`, { ...opts, algorithms: ['ES384'] }),
+      code('ERR_DPOP_MALFORMED'),
+    )
+    const verified = await verifyDpopProof(second, { ...opts, algorithms: ['ES384'] })
+    assert.ok(Object.isFrozen(verified.jwk), 'the shared JWK cannot be changed by a caller')
+  })
 })
 
 describe('verifyDpopProof rejects', () => {

@@ -85,7 +85,9 @@ interface ServerProcess {
 
 async function startServer(mode: ServerMode, issuer: string): Promise<ServerProcess> {
   const child = fork(resolve(import.meta.dirname, 'rs', 'server.ts'), [], {
-    execArgv: CPU_PROF ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${CPU_PROF}/${mode}`] : process.execArgv,
+    execArgv: CPU_PROF
+      ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${CPU_PROF}/${mode}`]
+      : process.execArgv,
     env: childEnv({ BENCH_RS_MODE: mode, BENCH_RS_ISSUER: issuer }),
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   })

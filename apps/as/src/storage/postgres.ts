@@ -4,6 +4,8 @@ import type {
   AccountRecord,
   AccountStore,
   ActivateResult,
+  ConnectionFilter,
+  ConnectionMetadata,
   ConnectionRecord,
   ConnectionStatus,
   ConnectionStore,
@@ -51,6 +53,39 @@ function toConnection(row: Row): ConnectionRecord {
     envelope: typeof row.envelope === 'string' ? row.envelope : null,
     createdAt: Number(row.created_at),
   }
+}
+
+/** The columns of {@link ConnectionMetadata}: never `envelope` or `upload_nonce`. */
+const METADATA_COLUMNS =
+  'id, owner_iss, owner_sub, name, provider, status, upload_expires_at, handle, created_at'
+
+function toMetadata(row: Row): ConnectionMetadata {
+  return {
+    id: row.id as string,
+    owner: { iss: row.owner_iss as string, sub: row.owner_sub as string },
+    name: row.name as string,
+    provider: row.provider as string,
+    status: row.status as ConnectionStatus,
+    uploadExpiresAt: Number(row.upload_expires_at),
+    handle: typeof row.handle === 'string' ? row.handle : null,
+    createdAt: Number(row.created_at),
+  }
+}
+
+/** `WHERE` clause and parameters of a {@link ConnectionFilter} (`$n` placeholders). */
+function filterWhere(filter: ConnectionFilter): { where: string; params: string[] } {
+  const clauses: string[] = []
+  const params: string[] = []
+  const add = (column: string, value: string | undefined): void => {
+    if (value === undefined) return
+    params.push(value)
+    clauses.push(`${column} = $${params.length}`)
+  }
+  add('id', filter.id)
+  add('handle', filter.handle)
+  add('owner_sub', filter.ownerSub)
+  add('status', filter.status)
+  return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params }
 }
 
 const toAccount = (row: Row): AccountRecord => ({
@@ -303,6 +338,14 @@ export class PostgresStorage implements Storage {
         ).rows
         for (const row of rows) out[row.name as string] = row.handle as string
         return out
+      },
+      listMetadata: async (filter) => {
+        const { where, params } = filterWhere(filter)
+        const { rows } = await q(
+          `SELECT ${METADATA_COLUMNS} FROM dauth_connections ${where} ORDER BY created_at, id`,
+          params,
+        )
+        return rows.map(toMetadata)
       },
     }
 

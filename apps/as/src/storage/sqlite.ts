@@ -5,6 +5,8 @@ import type {
   AccountRecord,
   AccountStore,
   ActivateResult,
+  ConnectionFilter,
+  ConnectionMetadata,
   ConnectionRecord,
   ConnectionStatus,
   ConnectionStore,
@@ -65,6 +67,39 @@ function toConnection(row: Row): ConnectionRecord {
     envelope: typeof row.envelope === 'string' ? row.envelope : null,
     createdAt: num(row, 'created_at'),
   }
+}
+
+/** The columns of {@link ConnectionMetadata}: never `envelope` or `upload_nonce`. */
+const METADATA_COLUMNS =
+  'id, owner_iss, owner_sub, name, provider, status, upload_expires_at, handle, created_at'
+
+function toMetadata(row: Row): ConnectionMetadata {
+  return {
+    id: str(row, 'id'),
+    owner: { iss: str(row, 'owner_iss'), sub: str(row, 'owner_sub') },
+    name: str(row, 'name'),
+    provider: str(row, 'provider'),
+    status: str(row, 'status') as ConnectionStatus,
+    uploadExpiresAt: num(row, 'upload_expires_at'),
+    handle: typeof row.handle === 'string' ? row.handle : null,
+    createdAt: num(row, 'created_at'),
+  }
+}
+
+/** `WHERE` clause and parameters of a {@link ConnectionFilter} (`?` placeholders). */
+function filterWhere(filter: ConnectionFilter): { where: string; params: string[] } {
+  const clauses: string[] = []
+  const params: string[] = []
+  const add = (column: string, value: string | undefined): void => {
+    if (value === undefined) return
+    params.push(value)
+    clauses.push(`${column} = ?`)
+  }
+  add('id', filter.id)
+  add('handle', filter.handle)
+  add('owner_sub', filter.ownerSub)
+  add('status', filter.status)
+  return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params }
 }
 
 function parsePayload(row: Row | undefined): ModelPayload | undefined {
@@ -275,6 +310,15 @@ export class SqliteStorage implements Storage {
           if (names.includes(name)) out[name] = str(row, 'handle')
         }
         return Promise.resolve(out)
+      },
+      listMetadata: (filter: ConnectionFilter) => {
+        const { where, params } = filterWhere(filter)
+        return Promise.resolve(
+          db
+            .prepare(`SELECT ${METADATA_COLUMNS} FROM connections ${where} ORDER BY created_at, id`)
+            .all(...params)
+            .map(toMetadata),
+        )
       },
     }
 

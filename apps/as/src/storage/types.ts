@@ -55,6 +55,22 @@ export interface ConnectionRecord {
   createdAt: number
 }
 
+/**
+ * What an operator sees of a connection (`dauth connections list`): no envelope and no upload
+ * nonce. The allowed hosts and the injection method are inside the sealed envelope, so the AS
+ * cannot show them.
+ */
+export type ConnectionMetadata = Omit<ConnectionRecord, 'envelope' | 'uploadNonce'>
+
+/** Operator filter; every given field must match. */
+export interface ConnectionFilter {
+  id?: string
+  handle?: string
+  /** the owner's `sub` (any issuer) */
+  ownerSub?: string
+  status?: ConnectionStatus
+}
+
 export type ActivateResult =
   | { ok: true; record: ConnectionRecord }
   | { ok: false; reason: 'not_found' | 'not_pending' | 'upload_expired' }
@@ -76,6 +92,11 @@ export interface ConnectionStore {
   findActiveByHandle(handle: string): Promise<ConnectionRecord | undefined>
   /** `{name: handle}` of the owner's active connections among `names`. */
   activeHandles(owner: Owner, names: readonly string[]): Promise<Record<string, string>>
+  /**
+   * Operator listing across owners, oldest first. Reads the metadata columns only: the
+   * envelope never leaves the database on this path.
+   */
+  listMetadata(filter: ConnectionFilter): Promise<ConnectionMetadata[]>
 }
 
 export interface AccountRecord {

@@ -27,6 +27,7 @@ describe('enclave configuration from the environment', () => {
   it('src/main.ts with every variable bad: one exact line each on stderr, exit 78, nothing started', async () => {
     const { code, stdout, stderr } = await runMain({
       DAUTH_ISSUER: 'http://as.internal:4000',
+      DAUTH_ENCLAVE_HOST: 'enclave.internal',
       DAUTH_ENCLAVE_PORT: '4200x',
       DAUTH_ENCLAVE_URL: 'ftp://enclave',
       DAUTH_ENCLAVE_CLIENT_KEY_FILE: '/nonexistent/enclave.jwk.json',
@@ -43,6 +44,7 @@ describe('enclave configuration from the environment', () => {
       stderr,
       [
         'DAUTH_ISSUER: must use https (http is allowed only for loopback hosts), got "http://as.internal:4000"',
+        'DAUTH_ENCLAVE_HOST: must be an IP address, e.g. 127.0.0.1, 0.0.0.0 or ::, got "enclave.internal"',
         'DAUTH_ENCLAVE_PORT: must be a port number (0-65535, 0 = a free port), got "4200x"',
         'DAUTH_ENCLAVE_URL: must be an absolute http:// or https:// URL, got "ftp://enclave"',
         'DAUTH_ENCLAVE_CLIENT_KEY_FILE: must name an existing file, got "/nonexistent/enclave.jwk.json"',
@@ -69,6 +71,14 @@ describe('enclave configuration from the environment', () => {
     assert.deepEqual(problems({ REDIS_URL: 'https://:hunter2@redis:6379' }), [
       'REDIS_URL: must be an absolute redis:// or rediss:// URL, got "https://***@redis:6379/"',
     ])
+    assert.deepEqual(problems({ DAUTH_ENCLAVE_HOST: '[::1]' }), [
+      'DAUTH_ENCLAVE_HOST: must be an IP address, e.g. 127.0.0.1, 0.0.0.0 or ::, got "[::1]"',
+    ])
+    // Every interface, but no URL to reach it at: dispatch tokens' `aud` would name no host.
+    for (const host of ['0.0.0.0', '::'])
+      assert.deepEqual(problems({ DAUTH_ENCLAVE_HOST: host }), [
+        `DAUTH_ENCLAVE_URL: must be set when DAUTH_ENCLAVE_HOST is ${host} (the URL the AS and the MCP servers reach the enclave at)`,
+      ])
     // A folder is not a file.
     assert.deepEqual(problems({ DAUTH_ENCLAVE_EXTRA_CA: tmpdir() }), [
       `DAUTH_ENCLAVE_EXTRA_CA: must name an existing file, got ${JSON.stringify(tmpdir())}`,
@@ -79,6 +89,7 @@ describe('enclave configuration from the environment', () => {
     assert.deepEqual(enclaveConfigFromEnv({ DAUTH_ENCLAVE_PORT: '', REDIS_URL: '' }, '/repo'), {
       stateDir: '/repo/.dauth',
       issuer: 'http://localhost:4000',
+      host: '127.0.0.1',
       port: 4200,
       devUpstreams: false,
       testHooks: false,
@@ -96,6 +107,7 @@ describe('enclave configuration from the environment', () => {
           {
             DAUTH_STATE_DIR: dir,
             DAUTH_ISSUER: 'https://auth.example.com',
+            DAUTH_ENCLAVE_HOST: '0.0.0.0',
             DAUTH_ENCLAVE_PORT: '0',
             DAUTH_ENCLAVE_URL: 'http://enclave:4200',
             DAUTH_ENCLAVE_CLIENT_KEY_FILE: key,
@@ -111,6 +123,7 @@ describe('enclave configuration from the environment', () => {
         {
           stateDir: dir,
           issuer: 'https://auth.example.com',
+          host: '0.0.0.0',
           port: 0,
           devUpstreams: true,
           testHooks: false,

@@ -141,32 +141,43 @@ export async function authorizeRequest(
   if (proofs.length > 1 || proof.includes(',')) {
     return fail({ reason: 'invalid_dpop_proof', detail: 'ERR_DPOP_MULTIPLE' })
   }
+  let nonce: string | undefined
+  let staleNonce = false
+  if (dpop.nonces) {
+    nonce = proofNonce(proof)
+    staleNonce = nonce === undefined || !dpop.nonces.isValid(nonce)
+  }
+  // The proof needs nothing from the token but `cnf.jkt`, compared below: both signatures are
+  // checked side by side on the thread pool, so a first request with a new token waits for one
+  // verification, not two in a row. The answers keep their order of precedence: token
+  // failures first, then the binding, the nonce and the proof.
+  const proofCheck = staleNonce
+    ? undefined
+    : settle(
+        verifyDpopProof(proof, {
+          htm: request.method.toUpperCase(),
+          htu: options.resourceUrl,
+          accessToken: token,
+          algorithms: dpop.algorithms,
+          replayStore: dpop.replayStore,
+          ...(nonce !== undefined ? { nonce, requireNonce: true } : {}),
+          ...(options.now ? { now: Math.floor(options.now() / 1000) } : {}),
+          ...(dpop.maxAgeSeconds !== undefined ? { maxAgeSeconds: dpop.maxAgeSeconds } : {}),
+          ...(dpop.clockSkewSeconds !== undefined
+            ? { clockSkewSeconds: dpop.clockSkewSeconds }
+            : {}),
+        }),
+      )
   const verification = await options.provider.verifyAccessToken(token)
+  const proofResult = await proofCheck
   if (!verification.ok) return tokenFailure('DPoP', verification.reason)
   const jkt = verification.claims.cnf?.jkt
   if (typeof jkt !== 'string') {
     return fail({ reason: 'invalid_token', scheme: 'DPoP', detail: 'not_dpop_bound' })
   }
-  let nonce: string | undefined
-  if (dpop.nonces) {
-    nonce = proofNonce(proof)
-    if (nonce === undefined || !dpop.nonces.isValid(nonce))
-      return fail({ reason: 'use_dpop_nonce' })
-  }
-  try {
-    await verifyDpopProof(proof, {
-      htm: request.method.toUpperCase(),
-      htu: options.resourceUrl,
-      accessToken: token,
-      expectedJkt: jkt,
-      algorithms: [...dpop.algorithms],
-      replayStore: dpop.replayStore,
-      ...(nonce !== undefined ? { nonce, requireNonce: true } : {}),
-      ...(options.now ? { now: Math.floor(options.now() / 1000) } : {}),
-      ...(dpop.maxAgeSeconds !== undefined ? { maxAgeSeconds: dpop.maxAgeSeconds } : {}),
-      ...(dpop.clockSkewSeconds !== undefined ? { clockSkewSeconds: dpop.clockSkewSeconds } : {}),
-    })
-  } catch (error) {
+  if (proofResult === undefined) return fail({ reason: 'use_dpop_nonce' })
+  if (!proofResult.ok) {
+    const { error } = proofResult
     if (error instanceof DpopProofError) {
       if (error.code === 'ERR_DPOP_NONCE') return fail({ reason: 'use_dpop_nonce' })
       return fail({ reason: 'invalid_dpop_proof', detail: error.code })
@@ -174,7 +185,20 @@ export async function authorizeRequest(
     // A replay store that cannot answer fails closed (THREATS.md "Faults").
     return fail({ reason: 'unavailable', detail: 'replay_store' })
   }
+  if (proofResult.value.jkt !== jkt) {
+    return fail({ reason: 'invalid_dpop_proof', detail: 'ERR_DPOP_JKT_MISMATCH' })
+  }
   return success(token, verification.claims, 'DPoP', options)
+}
+
+/** A promise's outcome as a value: awaited later, a rejection is never left unhandled. */
+function settle<T>(
+  promise: Promise<T>,
+): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  )
 }
 
 function fail(failure: AuthFailure): AuthorizeResult {

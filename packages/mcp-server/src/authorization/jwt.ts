@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { constants, verify as cryptoVerify, type KeyObject } from 'node:crypto'
+import { verifyJwsSignature } from '@dauth/protocol'
 import { AuthorizationServerMetadataCache } from './discovery.ts'
 import { type CachedKey, JwksCache } from './jwks.ts'
 
@@ -103,46 +103,13 @@ export interface JWTValidatorOptions {
   now?: () => number
 }
 
-const HASH_OF: Record<string, string | null> = {
-  ES256: 'sha256',
-  RS256: 'sha256',
-  PS256: 'sha256',
-  EdDSA: null,
-}
+// The token algorithms this validator accepts (a subset of what @dauth/protocol verifies),
+// with the JWKS key family each one needs.
 const FAMILY_OF: Record<string, CachedKey['family']> = {
   ES256: 'P-256',
   RS256: 'RSA',
   PS256: 'RSA',
   EdDSA: 'Ed25519',
-}
-
-/** One signature check with `node:crypto`, for the algorithms of {@link DEFAULT_TOKEN_ALGORITHMS}. */
-export function verifyJwsSignature(
-  alg: string,
-  key: KeyObject,
-  signingInput: Buffer,
-  signature: Buffer,
-): boolean {
-  const hash = HASH_OF[alg]
-  if (hash === undefined) return false
-  try {
-    switch (alg) {
-      case 'ES256':
-        if (signature.length !== 64) return false
-        return cryptoVerify(hash, signingInput, { key, dsaEncoding: 'ieee-p1363' }, signature)
-      case 'PS256':
-        return cryptoVerify(
-          hash,
-          signingInput,
-          { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
-          signature,
-        )
-      default:
-        return cryptoVerify(hash, signingInput, key, signature)
-    }
-  } catch {
-    return false
-  }
 }
 
 interface DecodedJwt {
@@ -215,7 +182,9 @@ export class JWTValidator implements AuthorizationProvider {
           ? [options.audience]
           : [...options.audience]
     this.#algorithms = new Set(
-      (options.algorithms ?? DEFAULT_TOKEN_ALGORITHMS).filter((alg) => HASH_OF[alg] !== undefined),
+      (options.algorithms ?? DEFAULT_TOKEN_ALGORITHMS).filter((alg) =>
+        Object.hasOwn(FAMILY_OF, alg),
+      ),
     )
     this.#tolerance = options.clockToleranceSeconds ?? 5
     this.#maxFutureIat = options.maxFutureIatSeconds ?? 60
@@ -304,7 +273,7 @@ export class JWTValidator implements AuthorizationProvider {
     if (key.family !== FAMILY_OF[alg] || (key.alg !== undefined && key.alg !== alg)) {
       return { ok: false, reason: 'key_mismatch' }
     }
-    if (!verifyJwsSignature(alg, key.key, decoded.signingInput, decoded.signature)) {
+    if (!(await verifyJwsSignature(alg, key.key, decoded.signingInput, decoded.signature))) {
       return { ok: false, reason: 'signature' }
     }
     const claims = this.#checkClaims(payload)
@@ -363,9 +332,11 @@ export class JWTValidator implements AuthorizationProvider {
  */
 export class MultiIssuerValidator implements AuthorizationProvider {
   readonly #validators: Map<string, JWTValidator>
+  readonly #only: JWTValidator | undefined
 
   constructor(validators: readonly JWTValidator[]) {
     this.#validators = new Map(validators.map((validator) => [validator.issuer, validator]))
+    this.#only = this.#validators.size === 1 ? validators[0] : undefined
   }
 
   /** The per-issuer validators (observability). */
@@ -374,6 +345,9 @@ export class MultiIssuerValidator implements AuthorizationProvider {
   }
 
   async verifyAccessToken(token: string): Promise<TokenVerification> {
+    // One issuer (the usual set-up): its validator checks `iss` itself, so the payload need
+    // not be decoded here first — that would be a second JSON parse on every request.
+    if (this.#only !== undefined) return this.#only.verifyAccessToken(token)
     const dot = token.indexOf('.')
     const second = token.indexOf('.', dot + 1)
     if (dot <= 0 || second <= dot) return { ok: false, reason: 'malformed' }

@@ -1,10 +1,6 @@
-import {
-  type KeyObject,
-  type JsonWebKey as NodeJsonWebKey,
-  createPublicKey,
-  verify as cryptoVerify,
-} from 'node:crypto'
+import { type KeyObject, type JsonWebKey as NodeJsonWebKey, createPublicKey } from 'node:crypto'
 import { DpopProofError, type DpopProofErrorCode } from '../errors.ts'
+import { verifyJwsSignature } from '../jws/signature.ts'
 import { normalizeHtu } from './htu.ts'
 import { accessTokenHash } from './proof.ts'
 import type { ReplayStore } from './replay.ts'
@@ -16,18 +12,16 @@ export const DPOP_DEFAULT_ALGORITHMS: readonly string[] = Object.freeze(['ES256'
 interface AlgorithmSpec {
   kty: 'EC' | 'OKP'
   curves: readonly string[]
-  hash: string | null
-  signatureLength: number
 }
 
 // What this verifier implements. An algorithm in options.algorithms but not here is refused;
 // `none`, HS* (symmetric) and anything else can never be accepted.
 const SPECS: Record<string, AlgorithmSpec> = {
-  ES256: { kty: 'EC', curves: ['P-256'], hash: 'sha256', signatureLength: 64 },
-  ES384: { kty: 'EC', curves: ['P-384'], hash: 'sha384', signatureLength: 96 },
-  ES512: { kty: 'EC', curves: ['P-521'], hash: 'sha512', signatureLength: 132 },
-  EdDSA: { kty: 'OKP', curves: ['Ed25519', 'Ed448'], hash: null, signatureLength: 64 },
-  Ed25519: { kty: 'OKP', curves: ['Ed25519'], hash: null, signatureLength: 64 },
+  ES256: { kty: 'EC', curves: ['P-256'] },
+  ES384: { kty: 'EC', curves: ['P-384'] },
+  ES512: { kty: 'EC', curves: ['P-521'] },
+  EdDSA: { kty: 'OKP', curves: ['Ed25519', 'Ed448'] },
+  Ed25519: { kty: 'OKP', curves: ['Ed25519'] },
 }
 
 // RFC 7517/7518 private and symmetric members: a proof's jwk must carry none of them.
@@ -38,6 +32,23 @@ const MAX_CACHED_KEYS = 10_000
 
 /** Imported public keys by thumbprint; bounded (oldest dropped) — it only saves work. */
 const keyCache = new Map<string, KeyObject>()
+
+/** What a protected header that passed every header check yields. */
+interface CheckedHeader {
+  alg: string
+  jwk: JsonWebKey
+  jkt: string
+  key: KeyObject
+}
+
+// A client signs every proof with the same header (typ, alg, jwk), so the base64url header
+// segment repeats byte for byte: the same bytes always decode and check the same way, and
+// remembering the outcome skips a JSON parse, the JWK checks and a SHA-256 per proof. Only
+// headers that passed are kept, only short ones (an EC or OKP header is ~250 characters), and
+// the allow-list is still checked on every proof (it is the caller's, per call).
+const headerCache = new Map<string, CheckedHeader>()
+const MAX_CACHED_HEADERS = 10_000
+const MAX_CACHED_HEADER_LENGTH = 1024
 
 /** Options of {@link verifyDpopProof}: what the request looked like and what to require. */
 export interface VerifyDpopProofOptions {
@@ -130,6 +141,55 @@ function importKey(jwk: JsonWebKey, jkt: string): KeyObject {
 }
 
 /**
+ * The header checks, in the order {@link verifyDpopProof} documents: the header segment is a
+ * JSON object (`ERR_DPOP_MALFORMED`), the signature segment is base64url, no `crit`, `typ`,
+ * `alg` in `allowed`, then the `jwk` (imported once per thumbprint).
+ */
+function checkHeader(
+  headerPart: string,
+  signaturePart: string,
+  allowed: readonly string[],
+): CheckedHeader {
+  const cached = headerCache.get(headerPart)
+  if (cached !== undefined) {
+    if (signaturePart.length === 0 || !B64URL.test(signaturePart)) fail('ERR_DPOP_MALFORMED')
+    if (!allowed.includes(cached.alg)) fail('ERR_DPOP_ALG')
+    return cached
+  }
+  const header = decodeJson(headerPart)
+  if (signaturePart.length === 0 || !B64URL.test(signaturePart)) fail('ERR_DPOP_MALFORMED')
+  if (Object.hasOwn(header, 'crit')) fail('ERR_DPOP_MALFORMED')
+
+  if (header.typ !== 'dpop+jwt') fail('ERR_DPOP_TYP')
+
+  const alg = header.alg
+  const spec =
+    typeof alg === 'string' && allowed.includes(alg) && Object.hasOwn(SPECS, alg)
+      ? SPECS[alg]
+      : undefined
+  if (spec === undefined || typeof alg !== 'string') fail('ERR_DPOP_ALG')
+
+  const jwk = publicJwkFor(header.jwk, spec)
+  const jkt = jwkThumbprintSync(jwk)
+  if (jkt === undefined) fail('ERR_DPOP_JWK')
+  // Frozen: the same object is handed to every caller whose proof carries this header.
+  const checked: CheckedHeader = Object.freeze({
+    alg,
+    jwk: Object.freeze(jwk),
+    jkt,
+    key: importKey(jwk, jkt),
+  })
+  if (headerPart.length <= MAX_CACHED_HEADER_LENGTH) {
+    if (headerCache.size >= MAX_CACHED_HEADERS) {
+      const oldest = headerCache.keys().next()
+      if (oldest.done !== true) headerCache.delete(oldest.value)
+    }
+    headerCache.set(headerPart, checked)
+  }
+  return checked
+}
+
+/**
  * Verifies a DPoP proof JWT with every check of RFC 9449 §4.3, in this order:
  * one compact JWS (`ERR_DPOP_MALFORMED`); `typ` = `dpop+jwt` (`ERR_DPOP_TYP`); `alg` in the
  * allow-list and never `none`/symmetric (`ERR_DPOP_ALG`); `jwk` a public key of that
@@ -142,8 +202,9 @@ function importKey(jwk: JsonWebKey, jkt: string): KeyObject {
  * until `iat + maxAge + skew` (`ERR_DPOP_REPLAY`). A {@link ReplayStoreError} from the
  * store is passed through unchanged: the proof is not accepted (fail closed).
  *
- * Public keys are imported once and cached by thumbprint; signatures are checked with
- * node:crypto.
+ * Public keys are imported once and cached by thumbprint, checked headers by their exact
+ * bytes; signatures are checked with node:crypto on libuv's thread pool
+ * ({@link verifyJwsSignature}).
  *
  * @example
  * ```ts
@@ -162,36 +223,12 @@ export async function verifyDpopProof(
   const parts = proof.split('.')
   if (parts.length !== 3) fail('ERR_DPOP_MALFORMED')
   const [headerPart = '', payloadPart = '', signaturePart = ''] = parts
-  const header = decodeJson(headerPart)
-  if (signaturePart.length === 0 || !B64URL.test(signaturePart)) fail('ERR_DPOP_MALFORMED')
-  if (Object.hasOwn(header, 'crit')) fail('ERR_DPOP_MALFORMED')
-
-  if (header.typ !== 'dpop+jwt') fail('ERR_DPOP_TYP')
-
-  const alg = header.alg
   const allowed = options.algorithms ?? DPOP_DEFAULT_ALGORITHMS
-  const spec = typeof alg === 'string' && allowed.includes(alg) ? SPECS[alg] : undefined
-  if (spec === undefined || typeof alg !== 'string') fail('ERR_DPOP_ALG')
-
-  const jwk = publicJwkFor(header.jwk, spec)
-  const jkt = jwkThumbprintSync(jwk)
-  if (jkt === undefined) fail('ERR_DPOP_JWK')
-  const key = importKey(jwk, jkt)
+  const { alg, jwk, jkt, key } = checkHeader(headerPart, signaturePart, allowed)
 
   const signature = Buffer.from(signaturePart, 'base64url')
-  const expectedLength = jwk.crv === 'Ed448' ? 114 : spec.signatureLength
-  if (signature.length !== expectedLength) fail('ERR_DPOP_SIGNATURE')
   const signingInput = Buffer.from(`${headerPart}.${payloadPart}`, 'ascii')
-  let valid: boolean
-  try {
-    valid =
-      spec.hash === null
-        ? cryptoVerify(null, signingInput, key, signature)
-        : cryptoVerify(spec.hash, signingInput, { key, dsaEncoding: 'ieee-p1363' }, signature)
-  } catch {
-    valid = false
-  }
-  if (!valid) fail('ERR_DPOP_SIGNATURE')
+  if (!(await verifyJwsSignature(alg, key, signingInput, signature))) fail('ERR_DPOP_SIGNATURE')
 
   const payload = decodeJson(payloadPart)
   const { jti, htm, htu, iat, ath, nonce } = payload
@@ -203,13 +240,17 @@ export async function verifyDpopProof(
 
   if (htm !== options.htm) fail('ERR_DPOP_HTM')
 
-  let claimed: string
-  try {
-    claimed = normalizeHtu(htu)
-  } catch {
-    return fail('ERR_DPOP_HTU')
+  // Byte-equal URLs normalise alike: only a proof that spells the URL differently pays for
+  // two URL parses.
+  if (htu !== options.htu) {
+    let claimed: string
+    try {
+      claimed = normalizeHtu(htu)
+    } catch {
+      return fail('ERR_DPOP_HTU')
+    }
+    if (claimed !== normalizeHtu(options.htu)) fail('ERR_DPOP_HTU')
   }
-  if (claimed !== normalizeHtu(options.htu)) fail('ERR_DPOP_HTU')
 
   const now = options.now ?? Math.floor(Date.now() / 1000)
   const maxAge = options.maxAgeSeconds ?? 300

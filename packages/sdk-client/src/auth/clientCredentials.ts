@@ -1,16 +1,9 @@
 import type { DpopKeyPair } from '@dauth/protocol'
 import { ConfigurationError } from '../errors.ts'
-import {
-  defaultFetch,
-  splitScope,
-  systemClock,
-  type Clock,
-  type FetchLike,
-} from '../internal/http.ts'
+import type { Clock, FetchLike } from '../internal/http.ts'
 import type { ClientAuthentication } from '../oauth/clientAuthentication.ts'
-import { requestToken } from '../oauth/tokenRequest.ts'
 import type { TokenStore } from '../tokens/store.ts'
-import { grantAuth, OAuthSession } from './session.ts'
+import { tokenGrantAuth } from './session.ts'
 import type { ClientAuth } from './types.ts'
 
 /** Options of {@link ClientCredentialsAuth}. */
@@ -70,37 +63,7 @@ export function ClientCredentialsAuth(options: ClientCredentialsAuthOptions): Cl
           clientId: options.clientId,
           clientSecret: options.clientSecret ?? '',
         }
-  const session = new OAuthSession({
-    issuer: options.issuer,
-    tokenEndpoint: options.tokenEndpoint,
-    resource: options.resource,
-    scopes: splitScope(options.scope),
-    dpop: options.dpop,
-    fetch: options.fetch ?? defaultFetch,
-    now: options.now ?? systemClock,
-    expirySkewSeconds: options.expirySkewSeconds ?? 30,
-    tokenStore: options.tokenStore,
-  })
-
-  const obtain = async (): Promise<readonly string[]> => {
-    const endpoint = await session.tokenEndpoint()
-    const params = new URLSearchParams({ grant_type: 'client_credentials' })
-    if (session.resource !== undefined) params.set('resource', session.resource)
-    if (session.scopes.length > 0) params.set('scope', session.scopes.join(' '))
-    const scopes = [...session.scopes]
-    const tokens = await requestToken({
-      tokenEndpoint: endpoint.url,
-      audience: endpoint.audience,
-      params,
-      client,
-      dpopKey: await session.getDpopKey(),
-      nonces: session.nonces,
-      fetch: session.config.fetch,
-      now: session.config.now(),
-    })
-    await session.save(tokens)
-    return scopes
-  }
-
-  return grantAuth(session, obtain)
+  return tokenGrantAuth(options, () =>
+    Promise.resolve({ params: new URLSearchParams({ grant_type: 'client_credentials' }), client }),
+  )
 }

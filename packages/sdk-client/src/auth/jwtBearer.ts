@@ -1,15 +1,8 @@
 import type { DpopKeyPair } from '@dauth/protocol'
 import { ConfigurationError } from '../errors.ts'
-import {
-  defaultFetch,
-  splitScope,
-  systemClock,
-  type Clock,
-  type FetchLike,
-} from '../internal/http.ts'
-import { requestToken } from '../oauth/tokenRequest.ts'
+import type { Clock, FetchLike } from '../internal/http.ts'
 import type { TokenStore } from '../tokens/store.ts'
-import { grantAuth, OAuthSession } from './session.ts'
+import { tokenGrantAuth } from './session.ts'
 import type { ClientAuth } from './types.ts'
 
 /** RFC 7523 §2.1 grant type. */
@@ -74,20 +67,7 @@ export interface JwtBearerAuthOptions {
  */
 export function JwtBearerAuth(options: JwtBearerAuthOptions): ClientAuth {
   if (options.clientId === '') throw new ConfigurationError('JwtBearerAuth needs a clientId')
-  const session = new OAuthSession({
-    issuer: options.issuer,
-    tokenEndpoint: options.tokenEndpoint,
-    resource: options.resource,
-    scopes: splitScope(options.scope),
-    dpop: options.dpop,
-    fetch: options.fetch ?? defaultFetch,
-    now: options.now ?? systemClock,
-    expirySkewSeconds: options.expirySkewSeconds ?? 30,
-    tokenStore: options.tokenStore,
-  })
-
-  const obtain = async (): Promise<readonly string[]> => {
-    const endpoint = await session.tokenEndpoint()
+  return tokenGrantAuth(options, async (endpoint, session) => {
     const assertion =
       typeof options.assertion === 'string'
         ? options.assertion
@@ -97,14 +77,8 @@ export function JwtBearerAuth(options: JwtBearerAuthOptions): ClientAuth {
             scopes: [...session.scopes],
           })
     if (assertion === '') throw new ConfigurationError('The JWT bearer assertion is empty')
-    const params = new URLSearchParams({ grant_type: JWT_BEARER_GRANT_TYPE, assertion })
-    if (session.resource !== undefined) params.set('resource', session.resource)
-    if (session.scopes.length > 0) params.set('scope', session.scopes.join(' '))
-    const scopes = [...session.scopes]
-    const tokens = await requestToken({
-      tokenEndpoint: endpoint.url,
-      audience: endpoint.audience,
-      params,
+    return {
+      params: new URLSearchParams({ grant_type: JWT_BEARER_GRANT_TYPE, assertion }),
       client:
         options.clientSecret !== undefined
           ? {
@@ -113,14 +87,6 @@ export function JwtBearerAuth(options: JwtBearerAuthOptions): ClientAuth {
               clientSecret: options.clientSecret,
             }
           : { method: 'none', clientId: options.clientId },
-      dpopKey: await session.getDpopKey(),
-      nonces: session.nonces,
-      fetch: session.config.fetch,
-      now: session.config.now(),
-    })
-    await session.save(tokens)
-    return scopes
-  }
-
-  return grantAuth(session, obtain)
+    }
+  })
 }

@@ -5,8 +5,16 @@ import {
 } from '../discovery/authorizationServer.ts'
 import { DpopNonceCache } from '../dpop/nonces.ts'
 import { ConfigurationError, DiscoveryError } from '../errors.ts'
-import { unionScopes, type Clock, type FetchLike } from '../internal/http.ts'
-import type { TokenSet } from '../oauth/tokenRequest.ts'
+import {
+  defaultFetch,
+  splitScope,
+  systemClock,
+  unionScopes,
+  type Clock,
+  type FetchLike,
+} from '../internal/http.ts'
+import type { ClientAuthentication } from '../oauth/clientAuthentication.ts'
+import { requestToken, type TokenSet } from '../oauth/tokenRequest.ts'
 import type { StoredTokens, TokenStore, TokenStoreKey } from '../tokens/store.ts'
 import type { AccessToken, ClientAuth, DiscoveredAuthorization } from './types.ts'
 
@@ -248,4 +256,68 @@ export function grantAuth(
     needsDiscovery: () => session.needsDiscovery(),
     applyDiscovery: (discovered) => session.applyDiscovery(discovered),
   }
+}
+
+/** What every token-grant {@link ClientAuth} is configured with (where to ask, what to keep). */
+export interface TokenGrantOptions {
+  readonly issuer?: string
+  readonly tokenEndpoint?: string
+  readonly resource?: string
+  readonly scope?: string | readonly string[]
+  readonly dpop?: DpopKeyPair | true
+  readonly fetch?: FetchLike
+  readonly now?: Clock
+  readonly expirySkewSeconds?: number
+  readonly tokenStore?: TokenStore
+}
+
+/** One grant's own part of a token request: its parameters and how the client authenticates. */
+export interface GrantRequest {
+  readonly params: URLSearchParams
+  readonly client: ClientAuthentication
+}
+
+/**
+ * A {@link ClientAuth} for a grant that needs no user (client credentials, JWT bearer): the
+ * session, the `resource` (RFC 8707) and `scope` parameters, DPoP and the token cache are the
+ * same for each; `grant` supplies the grant's parameters for the token endpoint it is given.
+ */
+export function tokenGrantAuth(
+  options: TokenGrantOptions,
+  grant: (
+    endpoint: { url: string; audience: string },
+    session: OAuthSession,
+  ) => Promise<GrantRequest>,
+): ClientAuth {
+  const session = new OAuthSession({
+    issuer: options.issuer,
+    tokenEndpoint: options.tokenEndpoint,
+    resource: options.resource,
+    scopes: splitScope(options.scope),
+    dpop: options.dpop,
+    fetch: options.fetch ?? defaultFetch,
+    now: options.now ?? systemClock,
+    expirySkewSeconds: options.expirySkewSeconds ?? 30,
+    tokenStore: options.tokenStore,
+  })
+  const obtain = async (): Promise<readonly string[]> => {
+    const endpoint = await session.tokenEndpoint()
+    const { params, client } = await grant(endpoint, session)
+    if (session.resource !== undefined) params.set('resource', session.resource)
+    if (session.scopes.length > 0) params.set('scope', session.scopes.join(' '))
+    const scopes = [...session.scopes]
+    const tokens = await requestToken({
+      tokenEndpoint: endpoint.url,
+      audience: endpoint.audience,
+      params,
+      client,
+      dpopKey: await session.getDpopKey(),
+      nonces: session.nonces,
+      fetch: session.config.fetch,
+      now: session.config.now(),
+    })
+    await session.save(tokens)
+    return scopes
+  }
+  return grantAuth(session, obtain)
 }
