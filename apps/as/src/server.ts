@@ -32,6 +32,9 @@ import {
 } from './accounts/rateLimit.ts'
 import { pinToIssuer } from './routes/pin.ts'
 import { AsMetrics } from './metrics.ts'
+import { genReqId, REQUEST_ID_HEADER } from './requestId.ts'
+import { registerTracing } from './tracing.ts'
+import { LOG_REDACT } from './logRedact.ts'
 import { timingSafeEqual } from 'node:crypto'
 
 /** A running authorization server. */
@@ -211,10 +214,13 @@ export async function startAuthorizationServer(
         : {
             level:
               config.logger === true || config.logger === undefined ? 'info' : config.logger.level,
-            redact: ['req.headers.authorization', 'req.headers.dpop', 'req.headers.cookie'],
+            redact: LOG_REDACT,
             ...(config.logStream ? { stream: config.logStream } : {}),
           },
     bodyLimit: BODY_LIMIT,
+    // X-Request-Id validated by genReqId (fastify's requestIdHeader would take any bytes).
+    requestIdHeader: false,
+    genReqId,
     trustProxy: false,
     // close() (SIGTERM) ends idle keep-alive sockets instead of waiting for their timeout.
     forceCloseConnections: 'idle',
@@ -230,6 +236,12 @@ export async function startAuthorizationServer(
   // their own urlencoded parser. Child scopes inherit this.
   app.removeContentTypeParser('text/plain')
   const metrics = new AsMetrics()
+  app.addHook('onRequest', (request, reply, done) => {
+    // On the raw response: oidc-provider's routes hijack the reply.
+    reply.raw.setHeader(REQUEST_ID_HEADER, request.id)
+    done()
+  })
+  registerTracing(app)
   app.setErrorHandler((error, request, reply) => {
     metrics.failure(sendError(error, request, reply))
   })

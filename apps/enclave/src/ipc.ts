@@ -33,7 +33,17 @@ export interface MessageBatch<T> {
 
 export type LauncherToWorker =
   | { type: 'init'; init: WorkerInit }
-  | { type: 'dispatch'; id: number; authorization: string[]; dpop: string[]; body: string }
+  | {
+      type: 'dispatch'
+      id: number
+      authorization: string[]
+      dpop: string[]
+      body: string
+      /** `X-Request-Id` (validated by the launcher), forwarded on the envelope fetch */
+      requestId?: string
+      /** W3C `traceparent` / `tracestate` of the launcher's dispatch span, forwarded likewise */
+      trace?: Record<string, string>
+    }
   | { type: 'replay-result'; id: number; outcome: ReplayOutcome }
   | {
       type: 'hook'

@@ -6,6 +6,7 @@ import { exitOnConfigError } from '@dauth/protocol/env'
 import { pino } from 'pino'
 import { type EnclaveConfig, enclaveConfigFromEnv } from './config.ts'
 import { startEnclave } from './launcher/start.ts'
+import { LOG_REDACT } from './logRedact.ts'
 
 // A bad variable stops the process before anything starts: one stderr line per problem, exit 78.
 let config: EnclaveConfig
@@ -15,7 +16,7 @@ try {
   exitOnConfigError(error)
 }
 
-const logger = pino({ base: { component: 'enclave' } })
+const logger = pino({ base: { component: 'enclave' }, redact: LOG_REDACT })
 
 try {
   const enclave = await startEnclave(config, { logger })

@@ -5,7 +5,7 @@
  * @module
  */
 import { join, resolve } from 'node:path'
-import { filePath, issuer, parseEnv, port, url } from '@dauth/protocol/env'
+import { filePath, issuer, parseEnv, port, text, url } from '@dauth/protocol/env'
 import { z } from 'zod'
 
 export const exampleMcpEnvSchema = z.object({
@@ -43,6 +43,10 @@ export const exampleMcpEnvSchema = z.object({
     description: 'DPoP replay store shared by several instances',
     defaultText: 'unset → in-process store',
   }),
+  DAUTH_MCP_METRICS_TOKEN: text({
+    secrecy: 'secret',
+    description: 'bearer token required by `GET /metrics` when set',
+  }),
 })
 
 /** What `src/main.ts` starts the server with. */
@@ -53,6 +57,7 @@ export interface ExampleMcpEnv {
   enclaveUrl: string
   clientFile: string
   redisUrl?: string
+  metricsToken?: string
 }
 
 /**
@@ -74,5 +79,6 @@ export function exampleMcpConfigFromEnv(
     enclaveUrl: vars.DAUTH_ENCLAVE_URL,
     clientFile: vars.DAUTH_MCP_CLIENT_FILE ?? join(stateDir, 'clients', 'example-mcp.json'),
     ...(vars.REDIS_URL ? { redisUrl: vars.REDIS_URL } : {}),
+    ...(vars.DAUTH_MCP_METRICS_TOKEN ? { metricsToken: vars.DAUTH_MCP_METRICS_TOKEN } : {}),
   }
 }

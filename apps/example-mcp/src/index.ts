@@ -3,8 +3,18 @@
  *
  * @module
  */
+import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { type AuthFailure, MCPServer } from '@dauth/mcp-server'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import {
+  type AuthFailure,
+  currentRequestId,
+  MCPServer,
+  type MCPServerObserver,
+} from '@dauth/mcp-server'
+import { PrometheusObserver } from '@dauth/mcp-server/prometheus'
+import type { Logger } from 'pino'
 import { apiRequest, echo, whoami } from './tools.ts'
 
 /** Configuration of {@link startExampleMcp}. */
@@ -27,12 +37,21 @@ export interface ExampleMcpConfig {
   dpopRequired?: boolean
   /** Receives each refused request's tagged failure (for logs; never a token). */
   onAuthFailure?: (failure: AuthFailure) => void
+  /** Bearer token `GET /metrics` requires (`DAUTH_MCP_METRICS_TOKEN`); open when unset. */
+  metricsToken?: string
+  /**
+   * One line per answered request (request id, method, status, outcome, duration), per
+   * refused authorization (its tagged failure, never a token) and per failed dispatch.
+   */
+  log?: Logger
 }
 
 /** A running example server. */
 export interface ExampleMcp {
   url: string
   server: MCPServer
+  /** The Prometheus metrics served on `GET /metrics`. */
+  metrics: PrometheusObserver
   close(): Promise<void>
 }
 
@@ -40,8 +59,12 @@ export interface ExampleMcp {
  * Build the example server. Server level: any valid token for this resource; each tool
  * carries its own scope (`read` for echo/whoami, `api:call` for api_request).
  */
-export function createExampleMcp(config: ExampleMcpConfig): MCPServer {
+export function createExampleMcp(
+  config: ExampleMcpConfig,
+  observer?: MCPServerObserver,
+): MCPServer {
   const server = new MCPServer('dauth-example-mcp', {
+    ...(observer ? { observer } : {}),
     ...(config.resourceUrl !== undefined ? { resourceUrl: config.resourceUrl } : {}),
     authorization: {
       authorizationServers: [config.issuer],
@@ -74,12 +97,112 @@ export function createExampleMcp(config: ExampleMcpConfig): MCPServer {
  * ```
  */
 export async function startExampleMcp(config: ExampleMcpConfig): Promise<ExampleMcp> {
-  const server = createExampleMcp(config)
-  const running = await server.serve({
-    port: config.port,
-    ...(config.host !== undefined ? { host: config.host } : {}),
+  const metrics = new PrometheusObserver()
+  const log = config.log
+  const observer: MCPServerObserver = {
+    request: (event) => {
+      metrics.request(event)
+      log?.info(
+        {
+          reqId: event.requestId,
+          method: event.method,
+          status: event.status,
+          outcome: event.outcome,
+          ms: Math.round(event.durationSeconds * 1000),
+        },
+        'request',
+      )
+    },
+    authFailure: (event) => metrics.authFailure(event),
+    toolCall: (event) => metrics.toolCall(event),
+    dispatch: (event) => {
+      metrics.dispatch(event)
+      if (event.failure !== undefined) {
+        log?.warn({ reqId: event.requestId, code: event.failure }, 'dispatch failed')
+      }
+    },
+  }
+  // Our own node server in front of the SDK's handler: it adds `GET /metrics`, so the port is
+  // bound first and the default resource URL follows from it (as `serve()` would do).
+  const loopback =
+    config.resourceUrl === undefined ||
+    ['localhost', '127.0.0.1', '[::1]'].includes(new URL(config.resourceUrl).hostname)
+  const host = config.host ?? (loopback ? '127.0.0.1' : undefined)
+  // Set once the MCP server exists (it needs the bound port); nothing is accepted before.
+  const target: { handle?: (req: IncomingMessage, res: ServerResponse) => void } = {}
+  const metricsGuard = config.metricsToken
+    ? Buffer.from(`Bearer ${config.metricsToken}`)
+    : undefined
+  const http = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    if (req.url === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
+      void serveMetrics(req, res, metrics, metricsGuard)
+      return
+    }
+    if (target.handle) target.handle(req, res)
+    else res.writeHead(503).end()
   })
-  return { url: running.url, server, close: () => running.close() }
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject)
+    http.listen(config.port, host, () => {
+      http.off('error', reject)
+      resolve()
+    })
+  })
+  const { port } = http.address() as AddressInfo
+  const onAuthFailure = (failure: AuthFailure): void => {
+    config.onAuthFailure?.(failure)
+    // A request without a token is the normal start of discovery: not worth a line.
+    if (failure.reason !== 'missing_token') {
+      log?.info({ reqId: currentRequestId(), failure }, 'authorization refused')
+    }
+  }
+  const server = createExampleMcp(
+    {
+      ...config,
+      resourceUrl: config.resourceUrl ?? `http://localhost:${port}/mcp`,
+      onAuthFailure,
+    },
+    observer,
+  )
+  target.handle = server.handler()
+  return {
+    url: server.resourceUrl,
+    server,
+    metrics,
+    close: async () => {
+      http.closeAllConnections()
+      await new Promise<void>((resolve) => http.close(() => resolve()))
+      await server.close()
+    },
+  }
+}
+
+/** Prometheus text format; Bearer-protected (constant-time compare) when a token is set. */
+async function serveMetrics(
+  req: IncomingMessage,
+  res: ServerResponse,
+  metrics: PrometheusObserver,
+  guard: Buffer | undefined,
+): Promise<void> {
+  if (guard) {
+    const given = Buffer.from(req.headers.authorization ?? '')
+    if (given.length !== guard.length || !timingSafeEqual(given, guard)) {
+      const body = JSON.stringify({
+        error: 'invalid_token',
+        error_description: 'Metrics require the metrics token',
+      })
+      res.writeHead(401, {
+        'content-type': 'application/json',
+        'cache-control': 'no-store',
+        'www-authenticate': 'Bearer realm="metrics"',
+      })
+      res.end(body)
+      return
+    }
+  }
+  const { contentType, body } = await metrics.render()
+  res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' })
+  res.end(req.method === 'HEAD' ? undefined : body)
 }
 
 /** Read `{"client_id","client_secret"}` (wire.md state folder); `undefined` when absent. */
@@ -99,4 +222,5 @@ export function readClientFile(
   return { client_id: value.client_id, client_secret: value.client_secret }
 }
 export { exampleMcpConfigFromEnv, exampleMcpEnvSchema } from './env.ts'
+export { LOG_REDACT, SENSITIVE_LOG_FIELDS } from './logRedact.ts'
 export type { ExampleMcpEnv } from './env.ts'

@@ -1,7 +1,7 @@
 /**
  * Process entry point: `node apps/example-mcp/src/main.ts`. Env (wire.md): DAUTH_ISSUER,
  * DAUTH_MCP_URL, DAUTH_MCP_PORT, DAUTH_ENCLAVE_URL, DAUTH_MCP_CLIENT_FILE, DAUTH_STATE_DIR,
- * REDIS_URL. Logs pino JSON lines; closes cleanly on SIGINT/SIGTERM.
+ * REDIS_URL, DAUTH_MCP_METRICS_TOKEN. Logs pino JSON lines; closes cleanly on SIGINT/SIGTERM.
  *
  * @module
  */
@@ -9,6 +9,7 @@ import { exitOnConfigError } from '@dauth/protocol/env'
 import { pino } from 'pino'
 import { type ExampleMcpEnv, exampleMcpConfigFromEnv } from './env.ts'
 import { readClientFile, startExampleMcp } from './index.ts'
+import { LOG_REDACT } from './logRedact.ts'
 
 // A bad variable stops the process before anything starts: one stderr line per problem, exit 78.
 let config: ExampleMcpEnv
@@ -17,7 +18,7 @@ try {
 } catch (error) {
   exitOnConfigError(error)
 }
-const log = pino({ base: { service: 'example-mcp' } })
+const log = pino({ base: { service: 'example-mcp' }, redact: LOG_REDACT })
 const { clientFile } = config
 const client = readClientFile(clientFile)
 
@@ -28,10 +29,8 @@ const mcp = await startExampleMcp({
   enclaveUrl: config.enclaveUrl,
   ...(client ? { client } : {}),
   ...(config.redisUrl !== undefined ? { redisUrl: config.redisUrl } : {}),
-  onAuthFailure: (failure) => {
-    // A request without a token is the normal start of discovery: not worth a line.
-    if (failure.reason !== 'missing_token') log.info({ failure }, 'authorization refused')
-  },
+  ...(config.metricsToken !== undefined ? { metricsToken: config.metricsToken } : {}),
+  log,
 })
 log.info({ url: mcp.url }, 'listening')
 if (!client) log.warn({ clientFile }, 'client file missing: dispatch (whoami, api_request) is off')

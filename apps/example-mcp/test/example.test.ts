@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { type ExampleMcp, startExampleMcp } from '../src/index.ts'
+import { pino } from 'pino'
+import { type ExampleMcp, LOG_REDACT, startExampleMcp } from '../src/index.ts'
 
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) =>
@@ -40,6 +41,11 @@ describe('example MCP server', () => {
   let enclaveUrl: string
   let mcp: ExampleMcp
   const dispatched: unknown[] = []
+  const logLines: string[] = []
+  const log = pino(
+    { base: { service: 'example-mcp' }, redact: LOG_REDACT },
+    { write: (line: string) => logLines.push(line) },
+  )
   let enclaveAnswer: { status: number; body: unknown } = {
     status: 200,
     body: {
@@ -124,6 +130,8 @@ describe('example MCP server', () => {
       enclaveUrl,
       client: { client_id: 'dauth-example-mcp', client_secret: 'secret' },
       dpopRequired: false,
+      metricsToken: 'metrics-canary-token',
+      log,
     })
   })
   after(async () => {
@@ -247,6 +255,135 @@ describe('example MCP server', () => {
       ],
       isError: true,
     })
+  })
+
+  // Runs after every call above: the counts are those of the suite so far.
+  test('GET /metrics needs the metrics token and counts the calls above', async () => {
+    const metricsUrl = new URL('/metrics', mcp.url)
+    const refused = await fetch(metricsUrl)
+    assert.equal(refused.status, 401)
+    assert.equal(refused.headers.get('www-authenticate'), 'Bearer realm="metrics"')
+    assert.deepEqual(await refused.json(), {
+      error: 'invalid_token',
+      error_description: 'Metrics require the metrics token',
+    })
+    const wrong = await fetch(metricsUrl, {
+      headers: { authorization: 'Bearer metrics-canary-tokeX' },
+    })
+    assert.equal(wrong.status, 401)
+    const noToken = await fetch(mcp.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'trace-me-401' },
+      body: '{}',
+    })
+    assert.equal(noToken.status, 401)
+    assert.equal(noToken.headers.get('x-request-id'), 'trace-me-401')
+    const foreignOrigin = await fetch(mcp.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'http://evil.example' },
+      body: '{}',
+    })
+    assert.equal(foreignOrigin.status, 403)
+
+    const scraped = await fetch(metricsUrl, {
+      headers: { authorization: 'Bearer metrics-canary-token' },
+    })
+    assert.equal(scraped.status, 200)
+    assert.equal(scraped.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8')
+    const lines = new Set((await scraped.text()).split('\n'))
+    for (const line of [
+      // PRM, 2 lists, echo, whoami, 3 api_request, the refused api_request (a tool error)
+      'dauth_mcp_requests_total{outcome="ok"} 9',
+      'dauth_mcp_requests_total{outcome="unauthorized"} 1',
+      'dauth_mcp_requests_total{outcome="forbidden"} 1',
+      'dauth_mcp_auth_failures_total{reason="missing_token"} 1',
+      'dauth_mcp_tool_calls_total{tool="echo",outcome="success"} 1',
+      'dauth_mcp_tool_calls_total{tool="whoami",outcome="success"} 1',
+      'dauth_mcp_tool_calls_total{tool="api_request",outcome="success"} 1',
+      'dauth_mcp_tool_calls_total{tool="api_request",outcome="error"} 2',
+      'dauth_mcp_tool_calls_total{tool="api_request",outcome="insufficient_scope"} 1',
+      'dauth_mcp_dispatch_duration_seconds_count{outcome="success"} 2',
+      'dauth_mcp_dispatch_duration_seconds_count{outcome="failure"} 2',
+      'dauth_mcp_dispatch_failures_total{code="host_not_allowed"} 1',
+      'dauth_mcp_dispatch_failures_total{code="ERR_CONNECTION_UNAVAILABLE"} 1',
+    ]) {
+      assert.ok(lines.has(line), `missing: ${line}`)
+    }
+    const requestLine = logLines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((entry) => entry.reqId === 'trace-me-401')
+    assert.deepEqual(
+      { msg: requestLine?.msg, method: requestLine?.method, status: requestLine?.status },
+      { msg: 'request', method: 'POST', status: 401 },
+    )
+    assert.ok(!logLines.join('\n').includes('metrics-canary-token'))
+  })
+
+  test('a canary in headers, arguments and answers reaches no log line (success and errors)', async () => {
+    const CANARY = 'canary-c0ffee'
+    logLines.length = 0
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      dpop: `${CANARY}-proof`,
+      cookie: `s=${CANARY}-cookie`,
+    }
+    const rpc = (name: string, args: Record<string, unknown>) =>
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 9,
+        method: 'tools/call',
+        params: { name, arguments: args },
+      })
+    // refused: a malformed token, a token signed by nobody we know
+    for (const authorization of [`Bearer ${CANARY}-token`, `Bearer e30.e30.${CANARY}`]) {
+      const refused = await fetch(mcp.url, {
+        method: 'POST',
+        headers: { ...headers, authorization },
+        body: rpc('echo', { text: CANARY }),
+      })
+      assert.equal(refused.status, 401)
+    }
+    // answered: echo of the canary, a dispatch refused by the enclave with canary arguments
+    assert.deepEqual(
+      await call('read', {
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { text: CANARY } },
+      }),
+      {
+        content: [{ type: 'text', text: CANARY }],
+      },
+    )
+    enclaveAnswer = { status: 403, body: { error: 'host_not_allowed', error_description: CANARY } }
+    const refusedDispatch = await call('api:call', {
+      method: 'tools/call',
+      params: {
+        name: 'api_request',
+        arguments: {
+          connection: 'demo',
+          method: 'POST',
+          path: `/${CANARY}`,
+          headers: { authorization: CANARY },
+          body: CANARY,
+        },
+      },
+    })
+    assert.equal(refusedDispatch.isError, true)
+    // Order-free: an SSE answer is logged when its head is sent, its tool may still run.
+    const messages = logLines.map((line) => (JSON.parse(line) as { msg: string }).msg).sort()
+    assert.deepEqual(messages, [
+      'authorization refused',
+      'authorization refused',
+      'dispatch failed',
+      'request',
+      'request',
+      'request',
+      'request',
+    ])
+    assert.ok(
+      !logLines.join('\n').includes(CANARY),
+      logLines.find((l) => l.includes(CANARY)),
+    )
   })
 })
 

@@ -87,6 +87,22 @@ export {
   type ProtectedResourceMetadata,
 } from './metadata/prm.ts'
 export {
+  AUTH_FAILURE_REASONS,
+  type AuthFailureEvent,
+  type AuthFailureReason,
+  DISPATCH_FAILURE_CODES,
+  type DispatchEvent,
+  type DispatchFailureCode,
+  type MCPServerObserver,
+  REQUEST_OUTCOMES,
+  type RequestEvent,
+  type RequestOutcome,
+  TOOL_CALL_OUTCOMES,
+  type ToolCallEvent,
+  type ToolCallOutcome,
+} from './observability/observer.ts'
+export { currentRequestId, REQUEST_ID_HEADER } from './observability/requestId.ts'
+export {
   type PromptArgs,
   type PromptDefinition,
   type PromptOptions,

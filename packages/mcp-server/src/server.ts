@@ -70,6 +70,8 @@ import type { ResourceDefinition, ResourceTemplateDefinition } from './resources
 import { TaskManager } from './tasks/manager.ts'
 import { MemoryTaskStore, type TaskRecord, type TaskStore } from './tasks/store.ts'
 import { isTaskWork, TASKS_EXTENSION_ID } from './tasks/task.ts'
+import { Instrumentation } from './observability/instrument.ts'
+import type { MCPServerObserver } from './observability/observer.ts'
 import { MemoryEventStore } from './transport/events.ts'
 import { toWebRequest, writeWebResponse } from './transport/node.ts'
 import {
@@ -210,6 +212,11 @@ export interface MCPServerOptions {
    * `store` (the default {@link MemoryTaskStore} is per process).
    */
   tasks?: TasksOptions
+  /**
+   * Receives request, authorization-failure, tool-call and dispatch observations (metrics,
+   * logs). `@dauth/mcp-server/prometheus` has a Prometheus implementation.
+   */
+  observer?: MCPServerObserver
 }
 
 /** Options of the tasks extension. */
@@ -391,6 +398,7 @@ export class MCPServer {
   readonly #sessions = new Map<string, Session>()
   #sweeper: ReturnType<typeof setInterval> | undefined
   readonly #tasks: TaskManager
+  readonly #observe: Instrumentation
 
   /**
    * @param name - server name (MCP `serverInfo.name`)
@@ -399,6 +407,7 @@ export class MCPServer {
   constructor(name: string, options: MCPServerOptions = {}) {
     this.name = name
     this.#options = options
+    this.#observe = new Instrumentation(options.observer)
     const auth = options.authorization ?? {}
     this.#auth = {
       enabled: auth.enabled ?? true,
@@ -674,6 +683,7 @@ export class MCPServer {
   }
 
   #failure(failure: AuthFailure, scopes: readonly string[] = this.#auth.requiredScopes): Response {
+    this.#observe.authFailure(failure.reason)
     const answer = authFailureResponse(failure, this.#challengeContext(scopes))
     return json(answer.status, answer.body, answer.headers)
   }
@@ -682,12 +692,14 @@ export class MCPServer {
    * The Web-standard core: answer one HTTP request (MCP endpoint, protected resource
    * metadata, CORS). Never throws; unknown errors become a generic 500.
    */
-  async fetch(request: Request): Promise<Response> {
-    try {
-      return await this.#route(request)
-    } catch {
-      return json(500, { error: 'server_error', error_description: 'Internal server error' })
-    }
+  fetch(request: Request): Promise<Response> {
+    return this.#observe.serve(request, async () => {
+      try {
+        return await this.#route(request)
+      } catch {
+        return json(500, { error: 'server_error', error_description: 'Internal server error' })
+      }
+    })
   }
 
   async #route(request: Request): Promise<Response> {
@@ -975,6 +987,7 @@ export class MCPServer {
     }
     // 2026-07-28: the tool's handler answers the refusal (#createMcpServer), in that era's shape.
     if (modern || Array.isArray(parsed) || first.id === undefined) return undefined
+    this.#observe.toolRefused(first.definition.name)
     return json(200, {
       jsonrpc: '2.0',
       id: first.id,
@@ -1252,8 +1265,19 @@ export class MCPServer {
       // refusal itself on 2026-07-28 requests.
       const missing = missingScopes(definition.requiredScopes, extra.http?.authInfo?.scopes ?? [])
       if (missing.length > 0) {
+        this.#observe.toolRefused(definition.name)
         return insufficientScopeResult(definition.name, definition.requiredScopes, missing)
       }
+      return this.#observe.toolCall(
+        definition.name,
+        () => call(args, extra),
+        (result) => (result.resultType === 'task' ? 'task' : undefined),
+      )
+    }
+    const call = async (
+      args: Record<string, unknown>,
+      extra: ToolExtra,
+    ): Promise<CallToolResult | InputRequiredResult> => {
       const context = this.#toolContext(extra, mcp)
       const value = await runWithContext(context, () => definition.handler(args, extra))
       if (!isTaskWork(value)) return toCallToolResult(value)
@@ -1300,7 +1324,9 @@ export class MCPServer {
             new DispatchError('ERR_NOT_AUTHENTICATED', 'Dispatch needs an authenticated caller'),
           )
         }
-        return dispatchClient.dispatch({ token: authInfo.token, claims }, connection, request)
+        return this.#observe.dispatch(() =>
+          dispatchClient.dispatch({ token: authInfo.token, claims }, connection, request),
+        )
       },
       sessionId: extra.sessionId,
       signal: extra.mcpReq.signal,

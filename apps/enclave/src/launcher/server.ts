@@ -7,6 +7,8 @@ import type { EnclaveErrorCode } from '../errors.ts'
 import { currentBoxPublicKey, readKeyring } from '../keys/keyring.ts'
 import type { EnclaveMetrics } from './metrics.ts'
 import type { PlatformKey } from './platform.ts'
+import { REQUEST_ID_HEADER, requestIdFrom } from '../requestId.ts'
+import { startDispatchSpan } from './tracing.ts'
 import type { WorkerSupervisor } from './supervisor.ts'
 
 /**
@@ -78,7 +80,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 const NONCE = /^[A-Za-z0-9_-]+$/
 
 export function createEnclaveServer(deps: ServerDeps): Server {
-  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handler = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    reqId: string,
+  ): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://enclave.invalid')
     const route = `${req.method ?? ''} ${url.pathname}`
     switch (route) {
@@ -126,6 +132,7 @@ export function createEnclaveServer(deps: ServerDeps): Server {
       }
       case 'POST /dispatch': {
         const started = process.hrtime.bigint()
+        const span = startDispatchSpan(req.headers, reqId)
         let body: Buffer
         try {
           body = await readBody(req, deps.maxRequestBytes)
@@ -134,23 +141,35 @@ export function createEnclaveServer(deps: ServerDeps): Server {
             res.setHeader('connection', 'close')
             sendError(res, 'invalid_request')
             deps.metrics.observeDispatch(400, Number(process.hrtime.bigint() - started) / 1e9)
+            span.end(400, 'invalid_request')
             return
           }
+          span.end(500)
           throw error
         }
         deps.beforeDispatch?.()
-        const result = await deps.supervisor.dispatch({
-          authorization: req.headersDistinct.authorization ?? [],
-          dpop: req.headersDistinct.dpop ?? [],
-          body,
-        })
+        let result: Awaited<ReturnType<typeof deps.supervisor.dispatch>>
+        try {
+          result = await deps.supervisor.dispatch({
+            authorization: req.headersDistinct.authorization ?? [],
+            dpop: req.headersDistinct.dpop ?? [],
+            body,
+            requestId: reqId,
+            trace: span.traceHeaders,
+          })
+        } catch (error) {
+          span.end(500)
+          throw error
+        }
         const seconds = Number(process.hrtime.bigint() - started) / 1e9
         deps.metrics.observeDispatch(result.status, seconds)
+        span.end(result.status, result.error)
         if (result.error === 'temporarily_unavailable' && result.detail === 'worker_exit') {
-          deps.logger.warn({ msg: 'dispatch failed: worker exited', status: result.status })
+          deps.logger.warn({ msg: 'dispatch failed: worker exited', reqId, status: result.status })
         } else {
           deps.logger.info({
             msg: 'dispatch',
+            reqId,
             status: result.status,
             ms: Math.round(seconds * 1000),
             ...(result.error ? { error: result.error } : {}),
@@ -175,8 +194,11 @@ export function createEnclaveServer(deps: ServerDeps): Server {
   }
 
   return createServer({ requestTimeout: 60_000 }, (req, res) => {
-    handler(req, res).catch(() => {
-      deps.logger.error({ msg: 'request failed', route: req.method })
+    const reqId = requestIdFrom(req.headers[REQUEST_ID_HEADER])
+    // Echoed on every answer (writeHead merges it with each route's own headers).
+    res.setHeader(REQUEST_ID_HEADER, reqId)
+    handler(req, res, reqId).catch(() => {
+      deps.logger.error({ msg: 'request failed', reqId, route: req.method })
       if (!res.headersSent) sendError(res, 'server_error')
       else res.destroy()
     })

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { pino } from 'pino'
 import type { Logger } from 'pino'
 import { resolveConfig } from '../config.ts'
+import { LOG_REDACT } from '../logRedact.ts'
 import type { EnclaveConfig } from '../config.ts'
 import { ensureKeyring } from '../keys/keyring.ts'
 import { createKeyWrapper } from '../keys/keyWrapper.ts'
@@ -50,7 +51,7 @@ export async function startEnclave(
   options: StartOptions = {},
 ): Promise<RunningEnclave> {
   const cfg = resolveConfig(config)
-  const logger = options.logger ?? pino({ base: { component: 'enclave' } })
+  const logger = options.logger ?? pino({ base: { component: 'enclave' }, redact: LOG_REDACT })
   mkdirSync(cfg.enclaveDir, { recursive: true, mode: 0o700 })
 
   // Drop privileges for the worker when we are root (its runtime folder's keys become

@@ -270,6 +270,8 @@ export class WorkerSupervisor {
     authorization: string[]
     dpop: string[]
     body: Buffer
+    requestId?: string
+    trace?: Record<string, string>
   }): Promise<DispatchResult> {
     if (!(await this.#waitReady(10_000))) return unavailable()
     const id = this.#nextId++
@@ -281,6 +283,10 @@ export class WorkerSupervisor {
         authorization: input.authorization,
         dpop: input.dpop,
         body: input.body.toString('base64'),
+        ...(input.requestId !== undefined ? { requestId: input.requestId } : {}),
+        ...(input.trace !== undefined && Object.keys(input.trace).length > 0
+          ? { trace: input.trace }
+          : {}),
       })
       if (!sent) {
         this.#pending.delete(id)

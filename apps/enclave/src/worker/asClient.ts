@@ -5,6 +5,7 @@ import type { Dispatcher } from 'undici'
 import type { JWK } from 'jose'
 import { createDpopProof, parseCredentialEnvelope } from '@dauth/protocol'
 import type { CredentialEnvelope, DpopKeyPair } from '@dauth/protocol'
+import { requestIdHeaders } from './requestScope.ts'
 
 /**
  * The worker as client `dauth-enclave` of the AS (wire.md "Connection vault"):
@@ -142,7 +143,8 @@ export class AuthorizationServerClient {
     try {
       const res = await request(url, {
         method: init.method,
-        headers: init.headers,
+        // The dispatch's request id (when inside one) on every AS exchange it causes.
+        headers: { ...init.headers, ...requestIdHeaders() },
         ...(init.body !== undefined ? { body: init.body } : {}),
         dispatcher: this.#dispatcher,
       })

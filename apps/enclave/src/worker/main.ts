@@ -20,6 +20,7 @@ import { BoxKeyCache } from '../keys/keyring.ts'
 import { createKeyWrapper } from '../keys/keyWrapper.ts'
 import { AuthorizationServerClient } from './asClient.ts'
 import { handleDispatch } from './dispatch.ts'
+import { runWithRequestId } from './requestScope.ts'
 import type { DispatchContext } from './dispatch.ts'
 import type { Resolver } from './hosts.ts'
 import { DispatchTokenVerifier } from './tokens.ts'
@@ -160,11 +161,13 @@ async function start(init: WorkerInit): Promise<void> {
         if (__DAUTH_TEST_HOOKS__ && crashOnNextDispatch) process.exit(99)
         // One IPC message per answer: the launcher logs the outcome (status, error and
         // reason codes travel in the result, never a value).
-        void handleDispatch(ctx, {
-          authorization: message.authorization,
-          dpop: message.dpop,
-          body: Buffer.from(message.body, 'base64'),
-        }).then((result) => {
+        void runWithRequestId(message.requestId, message.trace, () =>
+          handleDispatch(ctx, {
+            authorization: message.authorization,
+            dpop: message.dpop,
+            body: Buffer.from(message.body, 'base64'),
+          }),
+        ).then((result) => {
           send({ type: 'response', id: message.id, result })
         })
         break

@@ -934,10 +934,10 @@ describe('canary: the secret never leaves', () => {
     const output = enclave.output()
     assert.match(output, /"msg":"listening"/)
     // per-dispatch lines (status, error and reason codes from the worker's result)
-    assert.match(output, /"msg":"dispatch","status":200,"ms":\d+\}/)
+    assert.match(output, /"msg":"dispatch","reqId":"[0-9a-f-]{36}","status":200,"ms":\d+\}/)
     assert.match(
       output,
-      /"msg":"dispatch","status":403,"ms":\d+,"error":"host_not_allowed","reason":"host_ip_literal"\}/,
+      /"msg":"dispatch","reqId":"[0-9a-f-]{36}","status":403,"ms":\d+,"error":"host_not_allowed","reason":"host_ip_literal"\}/,
     )
     assertNoCanary(output, 'process output')
   })

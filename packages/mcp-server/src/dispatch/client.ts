@@ -19,6 +19,7 @@ import {
 import { AuthorizationServerMetadataCache } from '../authorization/discovery.ts'
 import type { VerifiedClaims } from '../authorization/jwt.ts'
 import { DispatchError } from '../errors.ts'
+import { outboundHeaders } from '../observability/outbound.ts'
 
 /** The upstream request to make (ARCHITECTURE.md §3 `request`). */
 export interface DispatchRequest {
@@ -213,6 +214,7 @@ export class DispatchClient {
             dpop: proof,
             'content-type': 'application/x-www-form-urlencoded',
             accept: 'application/json',
+            ...outboundHeaders(),
           },
           body: form.toString(),
           redirect: 'error',
@@ -274,6 +276,7 @@ export class DispatchClient {
             dpop: proof,
             'content-type': 'application/json',
             accept: 'application/json',
+            ...outboundHeaders(),
           },
           body: payload,
           redirect: 'error',
