@@ -34,7 +34,7 @@ import { pinToIssuer } from './routes/pin.ts'
 import { AsMetrics } from './metrics.ts'
 import { genReqId, REQUEST_ID_HEADER } from './requestId.ts'
 import { registerTracing } from './tracing.ts'
-import { LOG_REDACT } from './logRedact.ts'
+import { LOG_REDACT } from '@dauth/protocol/log'
 import { timingSafeEqual } from 'node:crypto'
 
 /** A running authorization server. */

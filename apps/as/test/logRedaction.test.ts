@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { pino } from 'pino'
-import { LOG_REDACT, SENSITIVE_LOG_FIELDS } from '../src/logRedact.ts'
+import { LOG_REDACT, SENSITIVE_LOG_FIELDS } from '@dauth/protocol/log'
 import {
   ALICE,
   createDpopProof,

@@ -222,5 +222,5 @@ export function readClientFile(
   return { client_id: value.client_id, client_secret: value.client_secret }
 }
 export { exampleMcpConfigFromEnv, exampleMcpEnvSchema } from './env.ts'
-export { LOG_REDACT, SENSITIVE_LOG_FIELDS } from './logRedact.ts'
+export { LOG_REDACT, SENSITIVE_LOG_FIELDS } from '@dauth/protocol/log'
 export type { ExampleMcpEnv } from './env.ts'

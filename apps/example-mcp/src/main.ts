@@ -9,7 +9,7 @@ import { exitOnConfigError } from '@dauth/protocol/env'
 import { pino } from 'pino'
 import { type ExampleMcpEnv, exampleMcpConfigFromEnv } from './env.ts'
 import { readClientFile, startExampleMcp } from './index.ts'
-import { LOG_REDACT } from './logRedact.ts'
+import { LOG_REDACT } from '@dauth/protocol/log'
 
 // A bad variable stops the process before anything starts: one stderr line per problem, exit 78.
 let config: ExampleMcpEnv

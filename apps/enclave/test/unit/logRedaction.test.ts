@@ -13,7 +13,7 @@ import type { DispatchResult } from '../../src/ipc.ts'
 import { EnclaveMetrics } from '../../src/launcher/metrics.ts'
 import { createEnclaveServer } from '../../src/launcher/server.ts'
 import type { WorkerSupervisor } from '../../src/launcher/supervisor.ts'
-import { LOG_REDACT, SENSITIVE_LOG_FIELDS } from '../../src/logRedact.ts'
+import { LOG_REDACT, SENSITIVE_LOG_FIELDS } from '@dauth/protocol/log'
 
 const CANARY = 'canary-51bd2e'
 

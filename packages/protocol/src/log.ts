@@ -1,13 +1,12 @@
 /**
- * What pino censors in every log line of this service (defence in depth: request bodies and
- * headers are never logged on purpose). Any field named like a carrier of a token, a proof, a
+ * What pino censors in every log line of every DAuth service (`@dauth/protocol/log`; defence in
+ * depth: request bodies and headers are never logged on purpose). One list for the AS, the
+ * enclave and the MCP servers, so that a field added for one is censored by all. Any field named like a carrier of a token, a proof, a
  * client secret, a password, a cookie or an envelope is replaced by `[Redacted]` at the top
  * level and two levels down (`req.headers.authorization`, `{ failure: { token } }`).
  *
  * @module
  */
-import type { LoggerOptions } from 'pino'
-
 /** Field names whose values are never written to a log. */
 export const SENSITIVE_LOG_FIELDS = [
   'authorization',
@@ -38,5 +37,5 @@ export const LOG_REDACT_PATHS: readonly string[] = SENSITIVE_LOG_FIELDS.flatMap(
   return [key, `*${key}`, `*.*${key}`]
 })
 
-/** The `redact` option of this service's pino loggers. */
-export const LOG_REDACT: NonNullable<LoggerOptions['redact']> = { paths: [...LOG_REDACT_PATHS] }
+/** The `redact` option of a DAuth service's pino loggers (pino's `{ paths }` form). */
+export const LOG_REDACT: { paths: string[] } = { paths: [...LOG_REDACT_PATHS] }
