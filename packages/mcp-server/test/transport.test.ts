@@ -72,7 +72,7 @@ describe('transport security', () => {
     assert.equal(good.headers.get('access-control-allow-origin'), 'https://app.example')
     assert.equal(
       good.headers.get('access-control-expose-headers'),
-      'WWW-Authenticate, DPoP-Nonce, Mcp-Session-Id, Mcp-Protocol-Version',
+      'WWW-Authenticate, DPoP-Nonce, Mcp-Session-Id, Mcp-Protocol-Version, X-Request-Id',
     )
     const same = await callMcp(f.url, { token, headers: { origin: new URL(f.url).origin } })
     assert.equal(same.status, 200)
@@ -88,7 +88,7 @@ describe('transport security', () => {
     assert.equal(r.headers.get('access-control-allow-methods'), 'GET, POST, DELETE, OPTIONS')
     assert.equal(
       r.headers.get('access-control-allow-headers'),
-      'Authorization, DPoP, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID, Mcp-Method, Mcp-Name',
+      'Authorization, DPoP, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID, Mcp-Method, Mcp-Name, X-Request-Id, traceparent, tracestate',
     )
     const bad = await fetch(f.url, {
       method: 'OPTIONS',

@@ -40,8 +40,9 @@ export function corsHeaders(origin: string): Record<string, string> {
   return {
     'access-control-allow-origin': origin,
     vary: 'Origin',
+    // X-Request-Id: a browser client can quote the id of a failed call to an operator.
     'access-control-expose-headers':
-      'WWW-Authenticate, DPoP-Nonce, Mcp-Session-Id, Mcp-Protocol-Version',
+      'WWW-Authenticate, DPoP-Nonce, Mcp-Session-Id, Mcp-Protocol-Version, X-Request-Id',
   }
 }
 
@@ -50,9 +51,11 @@ export function preflightHeaders(origin: string): Record<string, string> {
   return {
     ...corsHeaders(origin),
     'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
-    // Mcp-Method / Mcp-Name: the standard headers of every 2026-07-28 request (SEP-2243).
+    // Mcp-Method / Mcp-Name: the standard headers of every 2026-07-28 request (SEP-2243);
+    // X-Request-Id and W3C trace context: a browser client may continue its own request id
+    // and trace here.
     'access-control-allow-headers':
-      'Authorization, DPoP, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID, Mcp-Method, Mcp-Name',
+      'Authorization, DPoP, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID, Mcp-Method, Mcp-Name, X-Request-Id, traceparent, tracestate',
     'access-control-max-age': '600',
   }
 }
