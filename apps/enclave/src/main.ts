@@ -5,6 +5,7 @@
 import { exitOnConfigError } from '@dauth/protocol/env'
 import { pino } from 'pino'
 import { type EnclaveConfig, enclaveConfigFromEnv } from './config.ts'
+import { turnBatchedStdout } from './launcher/logDestination.ts'
 import { startEnclave } from './launcher/start.ts'
 
 // A bad variable stops the process before anything starts: one stderr line per problem, exit 78.
@@ -15,7 +16,7 @@ try {
   exitOnConfigError(error)
 }
 
-const logger = pino({ base: { component: 'enclave' } })
+const logger = pino({ base: { component: 'enclave' } }, turnBatchedStdout())
 
 try {
   const enclave = await startEnclave(config, { logger })
