@@ -1,10 +1,11 @@
 /**
  * The launcher's stdout log destination writes the lines of one event-loop turn together,
- * but loses none: lines queued right before `process.exit` and lines of later turns all
- * reach stdout, in order.
+ * but loses none: lines queued right before `process.exit`, lines of later turns and lines
+ * larger than its queue all reach stdout, in order; a closed stdout ends logging, not the
+ * process.
  */
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { describe, it } from 'node:test'
@@ -64,5 +65,50 @@ describe('turnBatchedStdout', () => {
     `)
     assert.equal(status, 0)
     assert.equal(stdout, 'sync-marker\n1\n2\n3\nafter-turn\n')
+  })
+
+  it('writes a turn larger than its queue whole and in order', () => {
+    const { stdout, status } = run(`
+      import { turnBatchedStdout } from '${MODULE.href}'
+      const out = turnBatchedStdout()
+      for (let i = 0; i < 3000; i++) out.write(String(i).padStart(60, '.') + '\\n')
+    `)
+    assert.equal(status, 0)
+    const lines = stdout.trim().split('\n')
+    assert.equal(lines.length, 3000)
+    assert.deepEqual(
+      lines.map((line) => Number(line.replace(/^\.+/, ''))),
+      Array.from({ length: 3000 }, (_, i) => i),
+    )
+  })
+
+  it('stops logging when stdout is closed (EPIPE) and the process carries on', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
+        import { turnBatchedStdout } from '${MODULE.href}'
+        const out = turnBatchedStdout()
+        let turns = 0
+        const tick = () => {
+          out.write('x'.repeat(1000) + '\\n')
+          if (++turns < 200) setTimeout(tick, 2)
+          else process.stderr.write('carried on')
+        }
+        tick()
+      `,
+      ],
+      { cwd: resolve(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    child.stdout.destroy()
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8')
+    })
+    const status = await new Promise<number | null>((ok) => child.once('exit', ok))
+    assert.equal(stderr, 'carried on')
+    assert.equal(status, 0)
   })
 })
