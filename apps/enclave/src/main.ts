@@ -5,6 +5,7 @@
 import { exitOnConfigError } from '@dauth/protocol/env'
 import { pino } from 'pino'
 import { type EnclaveConfig, enclaveConfigFromEnv } from './config.ts'
+import { turnBatchedStdout } from './launcher/logDestination.ts'
 import { startEnclave } from './launcher/start.ts'
 import { LOG_REDACT } from '@dauth/protocol/log'
 
@@ -16,7 +17,7 @@ try {
   exitOnConfigError(error)
 }
 
-const logger = pino({ base: { component: 'enclave' }, redact: LOG_REDACT })
+const logger = pino({ base: { component: 'enclave' }, redact: LOG_REDACT }, turnBatchedStdout())
 
 try {
   const enclave = await startEnclave(config, { logger })

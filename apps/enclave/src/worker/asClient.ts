@@ -3,8 +3,9 @@ import { SignJWT, importJWK } from 'jose'
 import { Agent, request } from 'undici'
 import type { Dispatcher } from 'undici'
 import type { JWK } from 'jose'
-import { createDpopProof, parseCredentialEnvelope } from '@dauth/protocol'
-import type { CredentialEnvelope, DpopKeyPair } from '@dauth/protocol'
+import { parseCredentialEnvelope } from '@dauth/protocol'
+import type { CredentialEnvelope } from '@dauth/protocol'
+import type { DpopSigner } from './dpopSigner.ts'
 import { requestIdHeaders } from './requestScope.ts'
 
 /**
@@ -47,7 +48,8 @@ export interface AsClientOptions {
   issuer: string
   clientId: string
   clientJwk: JsonWebKey
-  dpopKey: DpopKeyPair
+  /** the worker's own DPoP key (every AS request carries a fresh proof) */
+  dpop: DpopSigner
   /** HTTP client to the AS (default: a keep-alive pool owned by this client) */
   dispatcher?: Dispatcher
   /** parallel connections of the default pool */
@@ -212,7 +214,7 @@ export class AuthorizationServerClient {
     const origin = new URL(url).origin
     for (let attempt = 0; attempt < 2; attempt++) {
       const nonce = this.#nonces.get(origin)
-      const proof = await createDpopProof(this.#opts.dpopKey, {
+      const proof = this.#opts.dpop.proof({
         htm: init.method,
         htu: url,
         ...(accessToken !== undefined ? { accessToken } : {}),

@@ -6,7 +6,7 @@
 import { lookup } from 'node:dns/promises'
 import { readFileSync } from 'node:fs'
 import { getHeapSnapshot, getHeapSpaceStatistics, getHeapStatistics } from 'node:v8'
-import { ReplayStoreError, generateDpopKeyPair } from '@dauth/protocol'
+import { ReplayStoreError } from '@dauth/protocol'
 import type { ReplayStore } from '@dauth/protocol'
 import { MessageBatcher, unbatch } from '../ipc.ts'
 import type {
@@ -20,6 +20,7 @@ import { BoxKeyCache } from '../keys/keyring.ts'
 import { createKeyWrapper } from '../keys/keyWrapper.ts'
 import { AuthorizationServerClient } from './asClient.ts'
 import { handleDispatch } from './dispatch.ts'
+import { DpopSigner } from './dpopSigner.ts'
 import { runWithRequestId } from './requestScope.ts'
 import type { DispatchContext } from './dispatch.ts'
 import type { Resolver } from './hosts.ts'
@@ -118,12 +119,11 @@ async function start(init: WorkerInit): Promise<void> {
   const keys = new BoxKeyCache(init.keyDir, wrapper)
   await keys.refresh()
   const replayStore = new IpcReplayStore()
-  const dpopKey = await generateDpopKeyPair('ES256')
   const as = new AuthorizationServerClient({
     issuer: init.issuer,
     clientId: init.clientId,
     clientJwk: init.clientJwk,
-    dpopKey,
+    dpop: await DpopSigner.generate(),
   })
   const verifier = new DispatchTokenVerifier({
     issuer: init.issuer,

@@ -10,8 +10,9 @@ import { createServer } from 'node:http'
 import type { Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { generateBoxKeyPair, generateDpopKeyPair } from '@dauth/protocol'
+import { generateBoxKeyPair } from '@dauth/protocol'
 import { AsUnavailableError, AuthorizationServerClient } from '../../src/worker/asClient.ts'
+import { DpopSigner } from '../../src/worker/dpopSigner.ts'
 import { addConnection } from '../fixtures/client.ts'
 import { makeEnclaveClientKey, startStubAs } from '../fixtures/stubAs.ts'
 import type { EnclaveClientKey, StubAs } from '../fixtures/stubAs.ts'
@@ -32,7 +33,7 @@ async function client(issuer: string): Promise<AuthorizationServerClient> {
     issuer,
     clientId: 'dauth-enclave',
     clientJwk: clientKey.privateJwk,
-    dpopKey: await generateDpopKeyPair('ES256'),
+    dpop: await DpopSigner.generate(),
   })
 }
 

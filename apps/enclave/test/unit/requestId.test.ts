@@ -6,9 +6,9 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, it } from 'node:test'
-import { generateDpopKeyPair } from '@dauth/protocol'
 import { requestIdFrom } from '../../src/requestId.ts'
 import { AuthorizationServerClient } from '../../src/worker/asClient.ts'
+import { DpopSigner } from '../../src/worker/dpopSigner.ts'
 import { runWithRequestId } from '../../src/worker/requestScope.ts'
 import { makeEnclaveClientKey } from '../fixtures/stubAs.ts'
 
@@ -35,7 +35,7 @@ describe('request ids', () => {
       issuer,
       clientId: 'dauth-enclave',
       clientJwk: (await makeEnclaveClientKey()).privateJwk,
-      dpopKey: await generateDpopKeyPair('ES256'),
+      dpop: await DpopSigner.generate(),
     })
     try {
       await assert.rejects(
