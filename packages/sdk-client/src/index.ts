@@ -13,6 +13,7 @@ export {
   ClientCredentialsAuth,
   type ClientCredentialsAuthOptions,
 } from './auth/clientCredentials.ts'
+export type { TokenGrantOptions } from './auth/session.ts'
 export {
   JWT_BEARER_GRANT_TYPE,
   JwtBearerAuth,

@@ -1,8 +1,5 @@
-import type { DpopKeyPair } from '@dauth/protocol'
 import { ConfigurationError } from '../errors.ts'
-import type { Clock, FetchLike } from '../internal/http.ts'
-import type { TokenStore } from '../tokens/store.ts'
-import { tokenGrantAuth } from './session.ts'
+import { tokenGrantAuth, type TokenGrantOptions } from './session.ts'
 import type { ClientAuth } from './types.ts'
 
 /** RFC 7523 §2.1 grant type. */
@@ -16,7 +13,7 @@ export interface AssertionTarget {
 }
 
 /** Options of {@link JwtBearerAuth}. */
-export interface JwtBearerAuthOptions {
+export interface JwtBearerAuthOptions extends TokenGrantOptions {
   /**
    * The JWT presented as the authorization grant (e.g. a workload identity token whose `aud`
    * is the AS issuer), or a function returning a fresh one for each token request — it is
@@ -27,17 +24,6 @@ export interface JwtBearerAuthOptions {
   /** Client id: `client_id` in the form (public client), or `client_secret_basic` with `clientSecret`. */
   readonly clientId: string
   readonly clientSecret?: string
-  /** AS issuer; learned from the resource's metadata when omitted (with `tokenEndpoint` omitted too). */
-  readonly issuer?: string
-  readonly tokenEndpoint?: string
-  /** RFC 8707 resource; learned from discovery when omitted. */
-  readonly resource?: string
-  readonly scope?: string | readonly string[]
-  readonly dpop?: DpopKeyPair | true
-  readonly fetch?: FetchLike
-  readonly now?: Clock
-  readonly expirySkewSeconds?: number
-  readonly tokenStore?: TokenStore
 }
 
 /**

@@ -258,15 +258,24 @@ export function grantAuth(
   }
 }
 
-/** What every token-grant {@link ClientAuth} is configured with (where to ask, what to keep). */
+/**
+ * What every token grant that needs no user (`ClientCredentialsAuthOptions`,
+ * `JwtBearerAuthOptions`) is configured with: where to ask, for what, and what to keep.
+ */
 export interface TokenGrantOptions {
+  /** AS issuer identifier; its metadata is discovered (RFC 8414, then OIDC). Omit both this and `tokenEndpoint` to learn it from the resource's metadata. */
   readonly issuer?: string
+  /** Token endpoint, when the AS has no discoverable metadata. */
   readonly tokenEndpoint?: string
+  /** RFC 8707 resource the tokens are for; learned from discovery when omitted. */
   readonly resource?: string
   readonly scope?: string | readonly string[]
+  /** DPoP-bind the tokens (RFC 9449) with this key, or a generated non-extractable one (`true`). */
   readonly dpop?: DpopKeyPair | true
   readonly fetch?: FetchLike
+  /** Clock in seconds since the epoch (tests inject one). */
   readonly now?: Clock
+  /** A token is renewed this many seconds before it expires (default 30). */
   readonly expirySkewSeconds?: number
   readonly tokenStore?: TokenStore
 }
