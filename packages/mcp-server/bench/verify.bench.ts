@@ -1,5 +1,7 @@
 // Per-request verification cost: authorize() (access token + DPoP proof) against two raw
-// node:crypto ES256 verifies on cached KeyObjects, measured in the same run.
+// node:crypto ES256 verifies on cached KeyObjects, measured in the same run — with the default
+// (signatures checked on libuv's thread pool) and with `offloadSignatures: false` (in place,
+// like the floor itself).
 // Run: pnpm --filter @dauth/mcp-server bench
 import { createPublicKey, generateKeyPairSync, randomUUID, sign, verify } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
@@ -47,6 +49,10 @@ const server = new MCPServer('bench', {
   resourceUrl: RESOURCE,
   authorization: { authorizationServers: [ISSUER], fetch: fakeFetch },
 })
+const inPlace = new MCPServer('bench-in-place', {
+  resourceUrl: RESOURCE,
+  authorization: { authorizationServers: [ISSUER], fetch: fakeFetch, offloadSignatures: false },
+})
 
 async function prepare(tokens: string[]): Promise<{ token: string; proof: string }[]> {
   return Promise.all(
@@ -67,7 +73,10 @@ const cpuNow = (): number => {
   return user + system
 }
 
-async function timeAuthorize(requests: { token: string; proof: string }[]): Promise<Timing> {
+async function timeAuthorize(
+  server: MCPServer,
+  requests: { token: string; proof: string }[],
+): Promise<Timing> {
   const cpu = cpuNow()
   const start = performance.now()
   for (const { token, proof } of requests) {
@@ -111,7 +120,8 @@ function timeRawVerifies(samples: { token: string; proof: string }[]): Timing {
 // Warm up (JWKS fetch, JIT). Then interleave baseline and authorize() in rounds and report
 // the median ratio, so that load from other processes affects both sides alike.
 const repeated = mint()
-await timeAuthorize(await prepare(Array.from({ length: 500 }, () => repeated)))
+await timeAuthorize(server, await prepare(Array.from({ length: 500 }, () => repeated)))
+await timeAuthorize(inPlace, await prepare(Array.from({ length: 500 }, () => repeated)))
 timeRawVerifies(await prepare(Array.from({ length: 500 }, mint)))
 
 const ROUNDS = 8
@@ -128,13 +138,34 @@ const rows = {
   rSame: [] as number[],
   cpuFresh: [] as number[],
   cpuSame: [] as number[],
+  freshInPlace: [] as number[],
+  rFreshInPlace: [] as number[],
+  rSameInPlace: [] as number[],
 }
 for (let round = 0; round < ROUNDS; round++) {
   const freshBatch = await prepare(Array.from({ length: per }, mint))
   const sameBatch = await prepare(Array.from({ length: per }, () => repeated))
   const baseline = timeRawVerifies(freshBatch)
-  const freshUs = await timeAuthorize(freshBatch)
-  const sameUs = await timeAuthorize(sameBatch)
+  // Each server has its own replay store and verified-token cache: the same batches are fresh
+  // to both. Which one goes first alternates, so neither always meets a warmer machine.
+  const timeBoth = async (first: MCPServer, second: MCPServer) => {
+    const a = {
+      fresh: await timeAuthorize(first, freshBatch),
+      same: await timeAuthorize(first, sameBatch),
+    }
+    const b = {
+      fresh: await timeAuthorize(second, freshBatch),
+      same: await timeAuthorize(second, sameBatch),
+    }
+    return first === server ? { pool: a, place: b } : { pool: b, place: a }
+  }
+  const { pool, place } =
+    round % 2 === 0 ? await timeBoth(server, inPlace) : await timeBoth(inPlace, server)
+  const freshUs = pool.fresh
+  const sameUs = pool.same
+  rows.freshInPlace.push(place.fresh.wall)
+  rows.rFreshInPlace.push(place.fresh.wall / baseline.wall)
+  rows.rSameInPlace.push(place.same.wall / baseline.wall)
   rows.baseline.push(baseline.wall)
   rows.fresh.push(freshUs.wall)
   rows.same.push(sameUs.wall)
@@ -154,13 +185,19 @@ const result = {
   ratio_repeated_token: Number(median(rows.rSame).toFixed(2)),
   cpu_ratio_fresh_token: Number(median(rows.cpuFresh).toFixed(2)),
   cpu_ratio_repeated_token: Number(median(rows.cpuSame).toFixed(2)),
+  in_place_authorize_fresh_token_us: Number(median(rows.freshInPlace).toFixed(1)),
+  in_place_ratio_fresh_token: Number(median(rows.rFreshInPlace).toFixed(2)),
+  in_place_ratio_repeated_token: Number(median(rows.rSameInPlace).toFixed(2)),
 }
 console.log(
   `authorize (token + DPoP proof), median of ${ROUNDS} rounds: fresh token ${result.authorize_fresh_token_us} µs = ` +
     `${result.ratio_fresh_token}× two raw ES256 verifies (${result.baseline_two_es256_verifies_us} µs); ` +
     `repeated token ${result.authorize_repeated_token_us} µs = ${result.ratio_repeated_token}×. ` +
     `CPU (all threads; the signatures run on libuv's pool): fresh ${result.cpu_ratio_fresh_token}×, ` +
-    `repeated ${result.cpu_ratio_repeated_token}× the baseline's`,
+    `repeated ${result.cpu_ratio_repeated_token}× the baseline's. ` +
+    `In place (offloadSignatures: false): fresh token ${result.in_place_authorize_fresh_token_us} µs = ` +
+    `${result.in_place_ratio_fresh_token}×, repeated ${result.in_place_ratio_repeated_token}×`,
 )
 console.log(JSON.stringify(result))
 await server.close()
+await inPlace.close()

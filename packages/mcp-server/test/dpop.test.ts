@@ -1,6 +1,6 @@
 // THREATS.md "DPoP": every row over real HTTP, exact status and challenges.
 import assert from 'node:assert/strict'
-import { createHmac, randomUUID } from 'node:crypto'
+import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { accessTokenHash } from '@dauth/protocol'
 import { startFixture, type Fixture } from './fixtures.ts'
@@ -291,6 +291,50 @@ describe('DPoP (required)', () => {
       (input) => createHmac('sha256', 'secret').update(input).digest(),
     )
     assertInvalidProof(f, await callMcp(f.url, { token, scheme: 'DPoP', proof }))
+  })
+})
+
+// `offloadSignatures: false` checks both signatures on the event loop instead of the thread
+// pool: the same verdicts, each of them exercised through that other code path.
+describe('signatures checked in place (offloadSignatures: false)', () => {
+  let f: Fixture
+  before(async () => {
+    f = await startFixture({ dpopRequired: true, offloadSignatures: false })
+  })
+  after(() => f.close())
+
+  test('a bound token with a fresh proof reaches the tool; the same proof again is a replay', async () => {
+    const dpop = await generateDpopKeyPair()
+    const token = await mintToken(f.as, f.url, { claims: { cnf: { jkt: dpop.jkt } } })
+    const proof = await createDpopProof(dpop, { htm: 'POST', htu: f.url, accessToken: token })
+    const body = toolCall('echo', { text: 'in place' })
+    const r = await callMcp(f.url, { token, scheme: 'DPoP', proof, body })
+    assert.equal(r.status, 200)
+    assert.deepEqual(r.message?.result, { content: [{ type: 'text', text: 'in place' }] })
+    assertInvalidProof(f, await callMcp(f.url, { token, scheme: 'DPoP', proof, body }))
+  })
+
+  test('a token signed by another key under the same kid: 401 invalid_token', async () => {
+    const dpop = await generateDpopKeyPair()
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const token = await mintToken(f.as, f.url, {
+      key: privateKey,
+      claims: { cnf: { jkt: dpop.jkt } },
+    })
+    const r = await callMcp(f.url, { token, dpop })
+    assert.equal(r.status, 401)
+    assert.deepEqual(r.json, { error: 'invalid_token', error_description: 'Invalid access token' })
+  })
+
+  test('a proof whose signature was altered: 401 invalid_dpop_proof', async () => {
+    const dpop = await generateDpopKeyPair()
+    const token = await mintToken(f.as, f.url, { claims: { cnf: { jkt: dpop.jkt } } })
+    const proof = await createDpopProof(dpop, { htm: 'POST', htu: f.url, accessToken: token })
+    const [h, p, sig = ''] = proof.split('.')
+    const bytes = Buffer.from(sig, 'base64url')
+    bytes[0] = (bytes[0] ?? 0) ^ 1
+    const altered = `${h}.${p}.${bytes.toString('base64url')}`
+    assertInvalidProof(f, await callMcp(f.url, { token, scheme: 'DPoP', proof: altered }))
   })
 })
 

@@ -183,7 +183,6 @@ export interface CallOptions {
   body?: unknown
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any
 
 export interface CallResult {

@@ -74,6 +74,8 @@ export interface AuthorizeOptions {
   requiredScopes?: readonly string[]
   /** Clock in milliseconds (tests). */
   now?: () => number
+  /** Check the DPoP proof's signature on libuv's thread pool (default `true`). */
+  offloadSignatures?: boolean
 }
 
 // RFC 6750 §2.1 b64token / RFC 9449 §7.1: one scheme, one space, one token68 — nothing else.
@@ -160,6 +162,7 @@ export async function authorizeRequest(
           accessToken: token,
           algorithms: dpop.algorithms,
           replayStore: dpop.replayStore,
+          offloadSignature: options.offloadSignatures !== false,
           ...(nonce !== undefined ? { nonce, requireNonce: true } : {}),
           ...(options.now ? { now: Math.floor(options.now() / 1000) } : {}),
           ...(dpop.maxAgeSeconds !== undefined ? { maxAgeSeconds: dpop.maxAgeSeconds } : {}),

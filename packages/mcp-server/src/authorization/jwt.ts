@@ -98,6 +98,12 @@ export interface JWTValidatorOptions {
    * Microsoft Entra's string). Auth0's RBAC permissions: `['scope', 'permissions']`.
    */
   scopeClaims?: readonly string[]
+  /**
+   * Check signatures on libuv's thread pool (default `true`): the event loop serves other
+   * requests meanwhile, at the price of one hop to the pool and back per check. `false`
+   * checks them in place — lower latency when requests come one at a time.
+   */
+  offloadSignatures?: boolean
   fetch?: typeof fetch
   /** Clock in milliseconds (tests). */
   now?: () => number
@@ -168,6 +174,7 @@ export class JWTValidator implements AuthorizationProvider {
   readonly #maxFutureIat: number
   readonly #types: ReadonlySet<string> | null
   readonly #scopeClaims: readonly string[]
+  readonly #offload: boolean
   readonly #now: () => number
   readonly #jwks: JwksCache
   /** Signature results of recently verified tokens: a repeated token skips `crypto.verify`. */
@@ -197,6 +204,7 @@ export class JWTValidator implements AuthorizationProvider {
         ? null
         : new Set((options.types ?? ['at+jwt', 'application/at+jwt']).map((t) => t.toLowerCase()))
     this.#scopeClaims = options.scopeClaims ?? ['scope', 'scp']
+    this.#offload = options.offloadSignatures !== false
     this.#now = options.now ?? Date.now
     const fetchImpl = options.fetch ?? fetch
     const jwksUri = options.jwksUri
@@ -273,7 +281,12 @@ export class JWTValidator implements AuthorizationProvider {
     if (key.family !== FAMILY_OF[alg] || (key.alg !== undefined && key.alg !== alg)) {
       return { ok: false, reason: 'key_mismatch' }
     }
-    if (!(await verifyJwsSignature(alg, key.key, decoded.signingInput, decoded.signature))) {
+    const offload = this.#offload
+    if (
+      !(await verifyJwsSignature(alg, key.key, decoded.signingInput, decoded.signature, {
+        offload,
+      }))
+    ) {
       return { ok: false, reason: 'signature' }
     }
     const claims = this.#checkClaims(payload)

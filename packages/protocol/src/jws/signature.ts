@@ -9,7 +9,8 @@
  * requests meanwhile. Measured with `pnpm --filter @dauth/bench bench:rs` (same run, same
  * settings, twice each way): server CPU per authorized `tools/call` 470–478 µs synchronous,
  * 388–398 µs here. The price is one hop to the pool and back per signature (~40 µs of
- * latency, no CPU), which the resource-server micro-benchmark reports separately.
+ * latency, and the wake-ups of a sleeping pool thread): with nothing else to do meanwhile —
+ * one request at a time — a caller should pass `{ offload: false }` and verify in place.
  *
  * @module
  */
@@ -54,7 +55,8 @@ export function jwsKeyFamily(alg: string): JwsKeyFamily | undefined {
 /**
  * Checks `signature` over `signingInput` (the ASCII `header.payload`) with `key` for `alg`.
  * Resolves `false` — never rejects — for an unknown algorithm, a key of the wrong type, a
- * signature of the wrong length or a signature that does not verify.
+ * signature of the wrong length or a signature that does not verify. On libuv's thread pool
+ * unless `options.offload` is `false`.
  *
  * @example
  * ```ts
@@ -66,6 +68,7 @@ export function verifyJwsSignature(
   key: KeyObject,
   signingInput: Uint8Array,
   signature: Uint8Array,
+  options: { offload?: boolean } = {},
 ): Promise<boolean> {
   const spec = Object.hasOwn(ALGORITHMS, alg) ? ALGORITHMS[alg] : undefined
   if (spec === undefined || !keyFits(spec, key)) return Promise.resolve(false)
@@ -76,6 +79,13 @@ export function verifyJwsSignature(
       : spec.pssSaltLength !== undefined
         ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: spec.pssSaltLength }
         : key
+  if (options.offload === false) {
+    try {
+      return Promise.resolve(cryptoVerify(spec.hash, signingInput, keyInput, signature))
+    } catch {
+      return Promise.resolve(false)
+    }
+  }
   return new Promise((resolve) => {
     try {
       cryptoVerify(spec.hash, signingInput, keyInput, signature, (error, valid) =>
