@@ -32,6 +32,7 @@ import {
 } from './accounts/rateLimit.ts'
 import { pinToIssuer } from './routes/pin.ts'
 import { AsMetrics } from './metrics.ts'
+import { serializeRequest } from './requestLog.ts'
 import { genReqId, REQUEST_ID_HEADER } from './requestId.ts'
 import { registerTracing } from './tracing.ts'
 import { LOG_REDACT } from '@dauth/protocol/log'
@@ -215,6 +216,7 @@ export async function startAuthorizationServer(
             level:
               config.logger === true || config.logger === undefined ? 'info' : config.logger.level,
             redact: LOG_REDACT,
+            serializers: { req: serializeRequest },
             ...(config.logStream ? { stream: config.logStream } : {}),
           },
     bodyLimit: BODY_LIMIT,

@@ -98,12 +98,27 @@ test('a canary in headers and bodies reaches no AS log line (success and error p
       body: `${CANARY}-text`,
     })
     await send('/nothing', { headers })
+    // URLs: an ID token in a query (logout is not enabled here, but a caller may send it anyway),
+    // state in the authorization request, an envelope handle in a path
+    await send(`/oauth/session/end?id_token_hint=${CANARY}-idtoken`)
+    await send(`/oauth/authorize?client_id=${CANARY}-client&state=${CANARY}-state`)
+    await send(`/enclave/envelopes/${CANARY}-handle`)
   } finally {
     await server.close()
   }
-  assert.deepEqual(statuses, [200, 200, 200, 400, 401, 401, 400, 415, 404])
+  assert.deepEqual(statuses, [200, 200, 200, 400, 401, 401, 400, 415, 404, 404, 400, 401])
   const log = lines.join('')
   assert.ok(log.includes('"msg":"incoming request"'), 'the capture works')
+  // The request lines keep the path, say that a query was there, and name the route's parameter.
+  const urls = lines
+    .map((line) => JSON.parse(line) as { msg?: string; req?: { url?: string } })
+    .filter((entry) => entry.msg === 'incoming request')
+    .map((entry) => entry.req?.url)
+  assert.deepEqual(urls.slice(-3), [
+    '/oauth/session/end?…',
+    '/oauth/authorize?…',
+    '/enclave/envelopes/:handle',
+  ])
   assert.ok(
     !log.includes(CANARY),
     lines.find((line) => line.includes(CANARY)),
