@@ -95,7 +95,12 @@ function checkUrl(
   }
 }
 
-/** Files the enclave and AS keep secret: nobody but the owner may read them. */
+/**
+ * Files the enclave and AS keep secret: nobody but the owner may read them. Access for any
+ * user fails; access for the file's group only warns, because that is how Kubernetes mounts
+ * a secret for a non-root pod (`defaultMode: 0400` plus `fsGroup` becomes 0440, the group
+ * being the pod's alone), while on a shared host the group may hold other people.
+ */
 function checkPrivateFiles(dir: string, check: string): Finding {
   let names: string[]
   try {
@@ -103,19 +108,32 @@ function checkPrivateFiles(dir: string, check: string): Finding {
   } catch {
     return ok(check, `${dir} does not exist yet (created on first start)`)
   }
-  const exposed = names.filter((name) => {
+  const world: string[] = []
+  const group: string[] = []
+  for (const name of names) {
     try {
       const stat = statSync(join(dir, name))
-      return stat.isFile() && (stat.mode & 0o077) !== 0
+      if (!stat.isFile()) continue
+      if ((stat.mode & 0o007) !== 0) world.push(name)
+      else if ((stat.mode & 0o070) !== 0) group.push(`${name} (gid ${stat.gid})`)
     } catch {
-      return false
+      // Gone since readdir: nothing to judge.
     }
-  })
-  if (exposed.length > 0) {
+  }
+  const list = (files: string[]): string =>
+    `${files.slice(0, 5).join(', ')}${files.length > 5 ? ' …' : ''}`
+  if (world.length > 0) {
     return fail(
       check,
-      `readable by other users: ${exposed.slice(0, 5).join(', ')}${exposed.length > 5 ? ' …' : ''}`,
+      `readable by other users: ${list(world)}`,
       `chmod 600 those files (and chmod 700 ${dir}).`,
+    )
+  }
+  if (group.length > 0) {
+    return warn(
+      check,
+      `readable by the file's group: ${list(group)}`,
+      `Fine when that group is this service's alone (a Kubernetes fsGroup); otherwise chmod 600 those files.`,
     )
   }
   return ok(check, `${names.length} files, owner-only`)

@@ -283,6 +283,26 @@ describe('against a running stack', () => {
     }
   })
 
+  test('doctor: an enclave key file readable by its group only warns (a Kubernetes fsGroup mount)', async () => {
+    const keys = join(stack.paths.stateDir, 'enclave', 'keys')
+    const [first] = (await readdir(keys)).filter((n) => !n.startsWith('.'))
+    assert.ok(first)
+    await chmod(join(keys, first), 0o440)
+    try {
+      const run = await dauth(['doctor', '--offline'], env)
+      const { gid } = await stat(join(keys, first))
+      assert.ok(
+        run.stdout.includes(
+          `WARN enclave_keys: readable by the file's group: keys/${first} (gid ${gid})`,
+        ),
+        run.stdout,
+      )
+      assert.ok(!run.stdout.includes('FAIL enclave_keys'), run.stdout)
+    } finally {
+      await chmod(join(keys, first), 0o600)
+    }
+  })
+
   test('keys: rotate the enclave key, list, retire the old one; the current one cannot be retired', async () => {
     const before = JSON.parse((await dauth(['keys', 'list-enclave'], env)).stdout) as {
       current: string
