@@ -30,7 +30,6 @@ function stop(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()))
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Result = any
 
 describe('example MCP server', () => {

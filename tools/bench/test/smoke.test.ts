@@ -9,7 +9,7 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { test } from 'node:test'
-import type { ExchangeBenchResult, RsBenchResult, SuiteAim } from '../src/index.ts'
+import type { ExchangeBenchResult, Headline, RsBenchResult, SuiteAim } from '../src/index.ts'
 
 const runScript = resolve(import.meta.dirname, '..', 'src', 'run.ts')
 
@@ -65,7 +65,7 @@ test('BENCH_QUICK=1 pnpm bench runs every bench of the repository and evaluates 
       quick: boolean
       benches: ReportBench[]
       aims: SuiteAim[]
-      headlines: unknown[]
+      headlines: Headline[]
     }
     const failed = report.benches.filter((b) => b.exitCode !== 0)
     assert.equal(
@@ -104,7 +104,17 @@ test('BENCH_QUICK=1 pnpm bench runs every bench of the repository and evaluates 
       assert.ok(aim.why && aim.why.length > 20, aim.id)
       assert.ok(aim.close && aim.close.length > 20, aim.id)
     }
-    assert.equal(report.headlines.length, 11)
+    assert.equal(report.headlines.length, 12)
+    // The verify bench measures both signature placements in the same run.
+    assert.deepEqual(
+      report.headlines
+        .filter((h) => h.figure.startsWith('authorize()'))
+        .map((h) => [h.figure, /^\d+\.\d\d×$/.test(h.ratio)]),
+      [
+        ['authorize() µs per request (fresh token)', true],
+        ['authorize() µs per request (fresh token, offloadSignatures: false)', true],
+      ],
+    )
 
     // Sealed box: the chosen implementation against both baselines, as ratios.
     const sealed = result('bench/sealedBox.bench.ts') as {
