@@ -110,10 +110,12 @@ function checkPrivateFiles(dir: string, check: string): Finding {
   }
   const world: string[] = []
   const group: string[] = []
+  let files = 0
   for (const name of names) {
     try {
       const stat = statSync(join(dir, name))
       if (!stat.isFile()) continue
+      files += 1
       if ((stat.mode & 0o007) !== 0) world.push(name)
       else if ((stat.mode & 0o070) !== 0) group.push(`${name} (gid ${stat.gid})`)
     } catch {
@@ -136,7 +138,7 @@ function checkPrivateFiles(dir: string, check: string): Finding {
       `Fine when that group is this service's alone (a Kubernetes fsGroup); otherwise chmod 600 those files.`,
     )
   }
-  return ok(check, `${names.length} files, owner-only`)
+  return ok(check, `${files} files, owner-only`)
 }
 
 function checkJsonFile(

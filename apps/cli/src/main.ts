@@ -21,6 +21,7 @@ import {
   rotateSigningKeys,
 } from '@dauth/as/admin'
 import {
+  initEnclaveKeys,
   KeyringError,
   listEnclaveKeys,
   retireEnclaveKey,
@@ -91,7 +92,11 @@ export function buildProgram(): Command {
       "comma-separated connection names of the MCP server's resource",
       'demo',
     )
-    .action(async (options: { connections: string }) => {
+    .option(
+      '--enclave-keys',
+      "also create the enclave's platform key, master key file and keyring (for a Secret shared by replicas)",
+    )
+    .action(async (options: { connections: string; enclaveKeys?: boolean }) => {
       if (!env.DAUTH_ISSUER || !env.DAUTH_MCP_URL)
         throw new UsageError(
           'set DAUTH_ISSUER (the public https origin of the AS) and DAUTH_MCP_URL (the MCP server URL) first',
@@ -112,6 +117,7 @@ export function buildProgram(): Command {
         if (error instanceof TypeError) throw new UsageError(error.message)
         throw error
       }
+      if (options.enclaveKeys) Object.assign(report, await initEnclaveKeys(stateDir()))
       print({ state_dir: stateDir(), files: report })
     })
 

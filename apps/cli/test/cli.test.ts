@@ -415,6 +415,55 @@ describe('init', () => {
     assert.ok(!doctor.stdout.includes('FAIL'), doctor.stdout)
   })
 
+  test("--enclave-keys: the enclave's keys once, owner-only, a keyring with one current key", async () => {
+    const dir = join(stateDir, '..', 'with-enclave-keys')
+    const env = {
+      DAUTH_STATE_DIR: dir,
+      DAUTH_ISSUER: 'https://auth.example.com',
+      DAUTH_MCP_URL: 'https://mcp.example.com/mcp',
+    }
+    const keyFiles = [
+      'enclave/platform.jwk.json',
+      'enclave/master.key',
+      'enclave/keys/keyring.json',
+    ]
+    const first = await dauth(['init', '--enclave-keys'], env)
+    assert.equal(first.code, 0, first.stderr)
+    const files = JSON.parse(first.stdout).files as Record<string, string>
+    assert.deepEqual(
+      keyFiles.map((f) => files[f]),
+      ['created', 'created', 'created'],
+    )
+    for (const file of keyFiles)
+      assert.equal((await stat(join(dir, file))).mode & 0o777, 0o600, file)
+    const platform = JSON.parse(await readFile(join(dir, 'enclave/platform.jwk.json'), 'utf8'))
+    assert.deepEqual([platform.kty, platform.crv, typeof platform.d], ['OKP', 'Ed25519', 'string'])
+    const listed = await dauth(['keys', 'list-enclave'], env)
+    const keyring = JSON.parse(listed.stdout) as {
+      current: string
+      keys: { kid: string; status: string }[]
+    }
+    assert.deepEqual(
+      keyring.keys.map((k) => [k.kid, k.status]),
+      [[keyring.current, 'active']],
+    )
+    // No key material on stdout; a second run keeps every file as it is.
+    assert.ok(!first.stdout.includes(platform.d))
+    const before = await Promise.all(keyFiles.map((f) => readFile(join(dir, f), 'utf8')))
+    const again = await dauth(['init', '--enclave-keys'], env)
+    const kept = JSON.parse(again.stdout).files as Record<string, string>
+    assert.deepEqual(
+      keyFiles.map((f) => kept[f]),
+      ['kept', 'kept', 'kept'],
+    )
+    assert.deepEqual(await Promise.all(keyFiles.map((f) => readFile(join(dir, f), 'utf8'))), before)
+    const doctor = await dauth(['doctor', '--offline'], env)
+    assert.ok(
+      doctor.stdout.split('\n').includes('ok   enclave_keys: 3 files, owner-only'),
+      doctor.stdout,
+    )
+  })
+
   test('a bad issuer is the schema line and exit 78; nothing written', async () => {
     const dir = join(stateDir, '..', 'bad')
     const run = await dauth(['init'], {

@@ -5,8 +5,10 @@
  *
  * @module
  */
+import { existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { readKeyring, retireBoxKey, rotateBoxKeys } from './keys/keyring.ts'
+import { loadOrCreatePlatformKey } from './launcher/platform.ts'
+import { ensureKeyring, readKeyring, retireBoxKey, rotateBoxKeys } from './keys/keyring.ts'
 import { createKeyWrapper } from './keys/keyWrapper.ts'
 import { masterKeyWrapperConfig } from './keys/masterKey.ts'
 
@@ -14,6 +16,40 @@ export { KeyringError } from './keys/keyring.ts'
 
 const enclaveDir = (stateDir: string): string => join(resolve(stateDir), 'enclave')
 const keyDir = (stateDir: string): string => join(enclaveDir(stateDir), 'keys')
+
+/** The enclave's key files, relative to the state folder. */
+export const ENCLAVE_KEY_FILES = [
+  'enclave/platform.jwk.json',
+  'enclave/master.key',
+  'enclave/keys/keyring.json',
+] as const
+
+/**
+ * The keys the enclave would create on its first start — the platform (attestation) signing
+ * key, the master key file and a keyring with one box key — made without starting it, for
+ * replicas that must share them (a Kubernetes Secret made once). A file that exists is kept.
+ * Only for the file master key: with a KMS key wrapper the enclave makes its keyring itself.
+ */
+export async function initEnclaveKeys(
+  stateDir: string,
+): Promise<Record<(typeof ENCLAVE_KEY_FILES)[number], 'created' | 'kept'>> {
+  const root = resolve(stateDir)
+  const existed = ENCLAVE_KEY_FILES.map((file) => existsSync(join(root, file)))
+  mkdirSync(enclaveDir(stateDir), { recursive: true, mode: 0o700 })
+  await loadOrCreatePlatformKey(enclaveDir(stateDir))
+  const wrapper = createKeyWrapper(masterKeyWrapperConfig(enclaveDir(stateDir)))
+  try {
+    await ensureKeyring(keyDir(stateDir), wrapper)
+  } finally {
+    wrapper.destroy?.()
+  }
+  const [platform, master, keyring] = existed.map((was) => (was ? 'kept' : 'created'))
+  return {
+    'enclave/platform.jwk.json': platform ?? 'created',
+    'enclave/master.key': master ?? 'created',
+    'enclave/keys/keyring.json': keyring ?? 'created',
+  }
+}
 
 /** A new current box key; old kids keep opening envelopes until retired. */
 export async function rotateEnclaveKeys(
