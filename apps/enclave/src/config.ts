@@ -120,6 +120,7 @@ export function enclaveConfigFromEnv(
     testHooks: vars.DAUTH_ENCLAVE_TEST_HOOKS,
     upstreamTimeoutMs: vars.DAUTH_ENCLAVE_UPSTREAM_TIMEOUT_MS,
     maxResponseBytes: vars.DAUTH_ENCLAVE_MAX_RESPONSE_BYTES,
+    replayKeyPrefix: vars.DAUTH_ENCLAVE_REDIS_PREFIX,
   }
   if (vars.DAUTH_ENCLAVE_URL) config.enclaveUrl = vars.DAUTH_ENCLAVE_URL
   if (vars.DAUTH_ENCLAVE_CLIENT_KEY_FILE) config.clientKeyFile = vars.DAUTH_ENCLAVE_CLIENT_KEY_FILE

@@ -60,6 +60,11 @@ export const enclaveEnvSchema = z.object({
       'DPoP `jti` replay store shared by every enclave instance (fails closed when Redis cannot answer)',
     defaultText: 'unset → in-memory store of this launcher',
   }),
+  DAUTH_ENCLAVE_REDIS_PREFIX: text({
+    default: 'dauth:enclave:jti:',
+    description:
+      "prefix of the enclave's Redis keys (DPoP `jti` replay); give each stack its own to share one Redis",
+  }),
   DAUTH_ENCLAVE_UPSTREAM_TIMEOUT_MS: positiveInt({
     default: '30000',
     unit: 'milliseconds',

@@ -43,6 +43,11 @@ export const exampleMcpEnvSchema = z.object({
     description: 'DPoP replay store shared by several instances',
     defaultText: 'unset → in-process store',
   }),
+  DAUTH_MCP_REDIS_PREFIX: text({
+    default: 'dauth:example-mcp:dpop:',
+    description:
+      "prefix of this server's Redis keys (DPoP replay); give each stack its own to share one Redis",
+  }),
   DAUTH_MCP_METRICS_TOKEN: text({
     secrecy: 'secret',
     description: 'bearer token required by `GET /metrics` when set',
@@ -57,6 +62,7 @@ export interface ExampleMcpEnv {
   enclaveUrl: string
   clientFile: string
   redisUrl?: string
+  redisPrefix: string
   metricsToken?: string
 }
 
@@ -79,6 +85,7 @@ export function exampleMcpConfigFromEnv(
     enclaveUrl: vars.DAUTH_ENCLAVE_URL,
     clientFile: vars.DAUTH_MCP_CLIENT_FILE ?? join(stateDir, 'clients', 'example-mcp.json'),
     ...(vars.REDIS_URL ? { redisUrl: vars.REDIS_URL } : {}),
+    redisPrefix: vars.DAUTH_MCP_REDIS_PREFIX,
     ...(vars.DAUTH_MCP_METRICS_TOKEN ? { metricsToken: vars.DAUTH_MCP_METRICS_TOKEN } : {}),
   }
 }

@@ -33,6 +33,8 @@ export interface ExampleMcpConfig {
   client?: { client_id: string; client_secret: string }
   /** Redis for the DPoP replay store (`REDIS_URL`). */
   redisUrl?: string
+  /** Key prefix in that Redis (`DAUTH_MCP_REDIS_PREFIX`, default `dauth:example-mcp:dpop:`). */
+  redisPrefix?: string
   /** Refuse plain Bearer tokens (default `true`). */
   dpopRequired?: boolean
   /** Receives each refused request's tagged failure (for logs; never a token). */
@@ -71,7 +73,10 @@ export function createExampleMcp(
       dpopRequired: config.dpopRequired ?? true,
       ...(config.onAuthFailure ? { onFailure: config.onAuthFailure } : {}),
       ...(config.redisUrl
-        ? { redisUrl: config.redisUrl, redisPrefix: 'dauth:example-mcp:dpop:' }
+        ? {
+            redisUrl: config.redisUrl,
+            redisPrefix: config.redisPrefix ?? 'dauth:example-mcp:dpop:',
+          }
         : {}),
     },
     ...(config.client

@@ -29,6 +29,7 @@ const mcp = await startExampleMcp({
   enclaveUrl: config.enclaveUrl,
   ...(client ? { client } : {}),
   ...(config.redisUrl !== undefined ? { redisUrl: config.redisUrl } : {}),
+  redisPrefix: config.redisPrefix,
   ...(config.metricsToken !== undefined ? { metricsToken: config.metricsToken } : {}),
   log,
 })

@@ -43,6 +43,7 @@ describe('example MCP server configuration from the environment', () => {
       port: 4100,
       enclaveUrl: 'http://127.0.0.1:4200',
       clientFile: '/repo/.dauth/clients/example-mcp.json',
+      redisPrefix: 'dauth:example-mcp:dpop:',
     })
     assert.deepEqual(
       exampleMcpConfigFromEnv(
@@ -50,6 +51,7 @@ describe('example MCP server configuration from the environment', () => {
           DAUTH_MCP_URL: 'https://mcp.example.com:8443/mcp',
           DAUTH_STATE_DIR: '/state',
           REDIS_URL: 'redis://r:6379',
+          DAUTH_MCP_REDIS_PREFIX: 'stack-b:mcp:',
         },
         '/repo',
       ),
@@ -60,6 +62,7 @@ describe('example MCP server configuration from the environment', () => {
         enclaveUrl: 'http://127.0.0.1:4200',
         clientFile: '/state/clients/example-mcp.json',
         redisUrl: 'redis://r:6379',
+        redisPrefix: 'stack-b:mcp:',
       },
     )
     assert.throws(

@@ -95,6 +95,7 @@ describe('enclave configuration from the environment', () => {
       testHooks: false,
       upstreamTimeoutMs: 30_000,
       maxResponseBytes: 10_485_760,
+      replayKeyPrefix: 'dauth:enclave:jti:',
     })
     const dir = mkdtempSync(join(tmpdir(), 'dauth-enclave-config-'))
     try {
@@ -117,6 +118,7 @@ describe('enclave configuration from the environment', () => {
             REDIS_URL: 'redis://redis:6379',
             DAUTH_ENCLAVE_UPSTREAM_TIMEOUT_MS: '5000',
             DAUTH_ENCLAVE_MAX_RESPONSE_BYTES: '1024',
+            DAUTH_ENCLAVE_REDIS_PREFIX: 'stack-b:enclave:',
           },
           '/repo',
         ),
@@ -129,6 +131,7 @@ describe('enclave configuration from the environment', () => {
           testHooks: false,
           upstreamTimeoutMs: 5000,
           maxResponseBytes: 1024,
+          replayKeyPrefix: 'stack-b:enclave:',
           enclaveUrl: 'http://enclave:4200',
           clientKeyFile: key,
           extraCaFile: ca,
