@@ -5,10 +5,10 @@
 // process's output, every answer, every row of the test's PostgreSQL database and every key
 // of its Redis database are scanned for it.
 //
-// The apps use fixed Redis key prefixes (`dauth:as:replay:`, `dauth:example-mcp:dpop:`,
-// `dauth:enclave:jti:`), so the test's keys are isolated in a Redis logical database of their
-// own (an empty one of 1-15, chosen at random, in REDIS_URL): dumping and cleaning it touches
-// no other test's keys.
+// The test's keys are isolated in a Redis logical database of its own (an empty one of 1-15,
+// chosen at random, in REDIS_URL): dumping and cleaning it touches no other test's keys. Each
+// service also gets a key prefix of this run (DAUTH_REDIS_PREFIX, DAUTH_MCP_REDIS_PREFIX,
+// DAUTH_ENCLAVE_REDIS_PREFIX), and a test checks that every key written is under one of them.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
@@ -64,6 +64,12 @@ let redis: Redis
 let canary: string
 let canaryOwner: Owner
 const extra: ServiceInstance[] = []
+const run = randomBytes(4).toString('hex')
+const PREFIXES = {
+  DAUTH_REDIS_PREFIX: `sec-${run}:as:`,
+  DAUTH_MCP_REDIS_PREFIX: `sec-${run}:mcp:`,
+  DAUTH_ENCLAVE_REDIS_PREFIX: `sec-${run}:enclave:`,
+}
 
 /** An empty Redis logical database for this test's keys (see the top of the file). */
 async function emptyRedisDatabase(): Promise<{ db: number; client: Redis }> {
@@ -103,6 +109,7 @@ before(async () => {
     env: {
       DATABASE_URL: `postgres://postgres@127.0.0.1:${pgProxy.port}/${database}`,
       REDIS_URL: `redis://127.0.0.1:${redisProxy.port}/${redisDb}`,
+      ...PREFIXES,
     },
   })
   extra.push(await t.stack.startInstance('as', { port: as2 }))
@@ -304,6 +311,21 @@ describe('scale-out: two AS, two MCP and two enclave instances over PostgreSQL a
     await fresh.arrayBuffer()
   })
 
+  test("every Redis key is under its service's configured prefix, and each service wrote some", async () => {
+    const keys = await redis.keys('*')
+    const counts = Object.values(PREFIXES).map(
+      (prefix) => keys.filter((key) => key.startsWith(prefix)).length,
+    )
+    assert.deepEqual(
+      keys.filter((key) => !Object.values(PREFIXES).some((prefix) => key.startsWith(prefix))),
+      [],
+    )
+    assert.ok(
+      counts.every((count) => count > 0),
+      `keys per prefix (AS, MCP, enclave): ${counts.join(', ')}`,
+    )
+  })
+
   test('revoking a connection via AS #1 stops dispatch via both MCP instances', async () => {
     const connections = new DAuthConnections({
       issuer: t.stack.issuer,
@@ -429,7 +451,7 @@ describe('the canary scan over the scaled-out stack (runs last)', () => {
     assert.ok(postgres.tables > 0 && postgres.rows > 0, 'the AS database is empty')
     const redisDump = await dumpRedis(redis)
     // The DPoP replay entries of the AS, the MCP servers and the enclaves live there.
-    for (const prefix of ['dauth:as:replay:', 'dauth:example-mcp:dpop:', 'dauth:enclave:jti:']) {
+    for (const prefix of Object.values(PREFIXES)) {
       assert.ok(redisDump.text.includes(prefix), `no ${prefix} key in Redis database ${redisDb}`)
     }
     const sources: Record<string, string> = {
