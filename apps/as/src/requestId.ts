@@ -6,17 +6,10 @@
  *
  * @module
  */
-import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
+import { REQUEST_ID_HEADER, requestIdFrom } from '@dauth/protocol/log'
 
-export const REQUEST_ID_HEADER = 'x-request-id'
-
-const WELL_FORMED = /^[A-Za-z0-9._:-]{1,128}$/
-
-/** The incoming id when well-formed, else a fresh random one. */
-export function requestIdFrom(value: unknown): string {
-  return typeof value === 'string' && WELL_FORMED.test(value) ? value : randomUUID()
-}
+export { REQUEST_ID_HEADER }
 
 /** fastify's `genReqId`: the request's own id or a generated one. */
 export function genReqId(req: IncomingMessage): string {

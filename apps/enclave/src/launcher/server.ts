@@ -7,7 +7,7 @@ import type { EnclaveErrorCode } from '../errors.ts'
 import { currentBoxPublicKey, readKeyring } from '../keys/keyring.ts'
 import type { EnclaveMetrics } from './metrics.ts'
 import type { PlatformKey } from './platform.ts'
-import { REQUEST_ID_HEADER, requestIdFrom } from '../requestId.ts'
+import { REQUEST_ID_HEADER, requestIdFrom } from '@dauth/protocol/log'
 import { startDispatchSpan } from './tracing.ts'
 import type { WorkerSupervisor } from './supervisor.ts'
 

@@ -9,17 +9,9 @@
  * @module
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { randomUUID } from 'node:crypto'
+import { REQUEST_ID_HEADER } from '@dauth/protocol/log'
 
-/** The header carrying the id (case-insensitive on the wire). */
-export const REQUEST_ID_HEADER = 'x-request-id'
-
-const WELL_FORMED = /^[A-Za-z0-9._:-]{1,128}$/
-
-/** The incoming id when well-formed, else a fresh random one. */
-export function requestIdFrom(value: string | null | undefined): string {
-  return typeof value === 'string' && WELL_FORMED.test(value) ? value : randomUUID()
-}
+export { REQUEST_ID_HEADER, requestIdFrom } from '@dauth/protocol/log'
 
 /** What the current request scope knows. */
 export interface RequestScope {
