@@ -35,8 +35,6 @@ export interface SigningKeys {
   readonly verificationKeys: ReturnType<typeof createLocalJWKSet>
   /** The stored value these keys were read from: a reload compares it to see a rotation. */
   readonly version: string
-  /** When (seconds) the next staged key starts signing; `undefined` when none is staged. */
-  readonly nextActivation: number | undefined
 }
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000)
@@ -70,14 +68,12 @@ export async function loadSigningKeys(
   // key goes first, the rest keep their order (all of them are published and verify).
   const ordered = [signing, ...keys.filter((jwk) => jwk !== signing)]
   const publicJwks: JSONWebKeySet = { keys: ordered.map(({ d: _d, ...pub }) => pub) }
-  const pending = Object.values(parsed.activation ?? {}).filter((t) => t > at)
   return {
     privateJwks: { keys: ordered },
     publicJwks,
     current: { kid: signing.kid, key: createPrivateKey({ key: signing, format: 'jwk' }) },
     verificationKeys: createLocalJWKSet(publicJwks),
     version: stored,
-    nextActivation: pending.length > 0 ? Math.min(...pending) : undefined,
   }
 }
 

@@ -287,7 +287,13 @@ describe('signing key rotation without a restart', () => {
         keys.publicJwks.keys.map((k) => k.kid),
         [signing, ...staged.toReversed().slice(0, MAX_SIGNING_KEYS - 1)],
       )
-      assert.equal(keys.nextActivation, 1_800_000_060)
+      // The staged keys' activation time is kept: one second before it the old key signs, at
+      // it the newest staged key does.
+      assert.equal((await loadSigningKeys(storage.meta, () => 1_800_000_059)).current.kid, signing)
+      assert.equal(
+        (await loadSigningKeys(storage.meta, () => 1_800_000_060)).current.kid,
+        staged.at(-1),
+      )
       await assert.rejects(
         rotateSigningKeys(storage.meta, { activateAfterSeconds: -1 }),
         RangeError,
