@@ -10,7 +10,7 @@ import fastify, {
 } from 'fastify'
 import formbody from '@fastify/formbody'
 import type Provider from 'oidc-provider'
-import { RedisReplayStore, type ReplayStore } from '@dauth/protocol'
+import { METRICS_REFUSAL, metricsGuard, RedisReplayStore, type ReplayStore } from '@dauth/protocol'
 import { Redis } from 'ioredis'
 import { assertIssuer, isLoopbackIssuer, type AuthorizationServerConfig } from './config.ts'
 import { sendError, HttpError } from './errors.ts'
@@ -36,7 +36,6 @@ import { serializeRequest } from './requestLog.ts'
 import { genReqId, REQUEST_ID_HEADER } from './requestId.ts'
 import { registerTracing } from './tracing.ts'
 import { LOG_REDACT } from '@dauth/protocol/log'
-import { timingSafeEqual } from 'node:crypto'
 
 /** A running authorization server. */
 export interface RunningAuthorizationServer {
@@ -253,19 +252,13 @@ export async function startAuthorizationServer(
   })
 
   // Prometheus text format. Bearer-protected when a metrics token is configured.
-  const metricsToken = config.metricsToken
-    ? Buffer.from(`Bearer ${config.metricsToken}`)
-    : undefined
+  const metricsAllowed = metricsGuard(config.metricsToken)
   app.get('/metrics', async (request, reply) => {
-    if (metricsToken) {
-      const given = Buffer.from(request.headers.authorization ?? '')
-      if (given.length !== metricsToken.length || !timingSafeEqual(given, metricsToken)) {
-        return reply
-          .code(401)
-          .header('www-authenticate', 'Bearer realm="metrics"')
-          .header('cache-control', 'no-store')
-          .send({ error: 'invalid_token', error_description: 'Metrics require the metrics token' })
-      }
+    if (!metricsAllowed(request.headers.authorization)) {
+      return reply
+        .code(METRICS_REFUSAL.status)
+        .headers(METRICS_REFUSAL.headers)
+        .send(METRICS_REFUSAL.body)
     }
     const { contentType, body } = await metrics.render()
     return reply.header('content-type', contentType).header('cache-control', 'no-store').send(body)

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -14,6 +13,7 @@ import {
   type MCPServerObserver,
 } from '@dauth/mcp-server'
 import { PrometheusObserver } from '@dauth/mcp-server/prometheus'
+import { METRICS_REFUSAL, metricsGuard } from '@dauth/protocol'
 import type { Logger } from 'pino'
 import { apiRequest, echo, whoami } from './tools.ts'
 
@@ -135,12 +135,10 @@ export async function startExampleMcp(config: ExampleMcpConfig): Promise<Example
   const host = config.host ?? (loopback ? '127.0.0.1' : undefined)
   // Set once the MCP server exists (it needs the bound port); nothing is accepted before.
   const target: { handle?: (req: IncomingMessage, res: ServerResponse) => void } = {}
-  const metricsGuard = config.metricsToken
-    ? Buffer.from(`Bearer ${config.metricsToken}`)
-    : undefined
+  const metricsAllowed = metricsGuard(config.metricsToken)
   const http = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     if (req.url === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
-      void serveMetrics(req, res, metrics, metricsGuard)
+      void serveMetrics(req, res, metrics, metricsAllowed)
       return
     }
     if (target.handle) target.handle(req, res)
@@ -182,28 +180,20 @@ export async function startExampleMcp(config: ExampleMcpConfig): Promise<Example
   }
 }
 
-/** Prometheus text format; Bearer-protected (constant-time compare) when a token is set. */
+/** Prometheus text format; Bearer-protected when a metrics token is set. */
 async function serveMetrics(
   req: IncomingMessage,
   res: ServerResponse,
   metrics: PrometheusObserver,
-  guard: Buffer | undefined,
+  allowed: (authorization: string | undefined) => boolean,
 ): Promise<void> {
-  if (guard) {
-    const given = Buffer.from(req.headers.authorization ?? '')
-    if (given.length !== guard.length || !timingSafeEqual(given, guard)) {
-      const body = JSON.stringify({
-        error: 'invalid_token',
-        error_description: 'Metrics require the metrics token',
-      })
-      res.writeHead(401, {
-        'content-type': 'application/json',
-        'cache-control': 'no-store',
-        'www-authenticate': 'Bearer realm="metrics"',
-      })
-      res.end(body)
-      return
-    }
+  if (!allowed(req.headers.authorization)) {
+    res.writeHead(METRICS_REFUSAL.status, {
+      'content-type': 'application/json',
+      ...METRICS_REFUSAL.headers,
+    })
+    res.end(JSON.stringify(METRICS_REFUSAL.body))
+    return
   }
   const { contentType, body } = await metrics.render()
   res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' })

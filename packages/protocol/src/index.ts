@@ -88,6 +88,8 @@ export {
   formatWwwAuthenticate,
   parseWwwAuthenticate,
 } from './http/wwwAuthenticate.ts'
+// the optional Bearer token of a service's Prometheus /metrics
+export { METRICS_REFUSAL, metricsGuard } from './http/metricsGuard.ts'
 
 // claims and constants
 export {
