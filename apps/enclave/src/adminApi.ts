@@ -43,12 +43,9 @@ export async function initEnclaveKeys(
   } finally {
     wrapper.destroy?.()
   }
-  const [platform, master, keyring] = existed.map((was) => (was ? 'kept' : 'created'))
-  return {
-    'enclave/platform.jwk.json': platform ?? 'created',
-    'enclave/master.key': master ?? 'created',
-    'enclave/keys/keyring.json': keyring ?? 'created',
-  }
+  return Object.fromEntries(
+    ENCLAVE_KEY_FILES.map((file, i) => [file, existed[i] ? 'kept' : 'created']),
+  ) as Record<(typeof ENCLAVE_KEY_FILES)[number], 'created' | 'kept'>
 }
 
 /** A new current box key; old kids keep opening envelopes until retired. */
